@@ -1,0 +1,1 @@
+"""What runs at the agency: read its records, pseudonymise, map to hub events, publish."""

@@ -1,0 +1,387 @@
+"""The CSV connector: an agency's extract and its mapping in, validated hub events out.
+
+    connector = CsvConnector(mapping, place, pseudonymiser)
+    for batch in connector.read(Path("extracts/police-north.csv")):
+        publish(batch.events)            # CloudEvents as JSON-ready dicts, already validated
+        report(batch.rejections)         # file, line, column and reason; never the value
+
+Names, dates of birth and every other column the mapping does not name are never read into an
+event. A bad row is reported and the rows after it go on.
+"""
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from connectors.mapping import (
+    AGENCY_FIELDS,
+    NUMBER_FIELDS,
+    PLACE_CODE_FIELDS,
+    RECORD_FIELDS,
+    UNIT_FIELDS,
+    Mapping,
+    data_field_names,
+)
+from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
+from schemas.base import format_rfc3339
+from schemas.errors import ContractError
+from schemas.events import AgencyBatchAdapter, agency_urn, event_id
+from schemas.place import Place
+from schemas.validation import describe_error
+
+_TIME_CACHE_LIMIT = 500_000
+
+
+class ExtractError(ContractError):
+    """An extract that cannot be read at all (missing file or columns, not CSV)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One refused row: where it is and why, never what it held."""
+
+    file: str
+    line: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}"
+        return (
+            f"{where}, column {self.column!r}: {self.reason}"
+            if self.column
+            else f"{where}: {self.reason}"
+        )
+
+
+@dataclass
+class Batch:
+    """Events made from a run of rows, and the rows among them that were refused."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    rows: int = 0
+
+
+class _RowProblemError(Exception):
+    def __init__(self, column: str | None, reason: str) -> None:
+        self.column, self.reason = column, reason
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    path: str  # dotted data field, e.g. "referral.source"
+    column: str | None  # None for a constant
+    index: int
+    constant: str | None
+    convert: Callable[[str], Any]
+
+
+class CsvConnector:
+    """Reads one agency's CSV extracts with its mapping; see the module docstring."""
+
+    def __init__(
+        self, mapping: Mapping, place: Place, pseudonymiser: Pseudonymiser, batch_size: int = 2000
+    ) -> None:
+        self.mapping, self.place, self.pseudonymiser = mapping, place, pseudonymiser
+        self.batch_size = batch_size
+        self.source = agency_urn(mapping.agency)
+        self._zone = place.zone()
+        self._times: dict[str, str] = {}
+        self._codes = {name: table for name, table in mapping.codes.items()}
+        self._place_codes = {
+            leaf: {getattr(item, "code", None) for item in getattr(place, attr)}
+            for leaf, attr in PLACE_CODE_FIELDS.items()
+        }
+
+    def read(self, path: Path) -> Iterator[Batch]:
+        """Yield batches of events and rejections from one extract, in file order."""
+        encoding = self.mapping.encoding
+        try:
+            handle = path.open(encoding=encoding, errors="surrogateescape", newline="")
+        except OSError as exc:
+            raise ExtractError(f"{path}: cannot open the extract ({exc.strerror})") from None
+        with handle:
+            reader = csv.reader(handle, delimiter=self.mapping.delimiter)
+            try:
+                header = next(reader, None)
+            except csv.Error as exc:
+                raise ExtractError(f"{path}: not a CSV file the mapping can read ({exc})") from None
+            if header is None:
+                raise ExtractError(f"{path}: the extract is empty; it needs a header row")
+            header = [name.strip().lstrip("\ufeff") for name in header]
+            index = self._check_header(path, header)
+            yield from self._rows(path.name, reader, index, len(header))
+
+    def _check_header(self, path: Path, header: list[str]) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for position, name in enumerate(header):
+            if name in seen:
+                raise ExtractError(f"{path}: the header names column {name!r} twice")
+            seen[name] = position
+        missing = sorted(self.mapping.used_columns() - seen.keys())
+        if missing:
+            raise ExtractError(
+                f"{path}: the mapping names columns the extract does not have: "
+                + ", ".join(repr(m) for m in missing)
+                + f" (the extract has: {', '.join(repr(h) for h in header)})"
+            )
+        self._plans = {
+            value: (type_name, self._plan(type_name, seen))
+            for value, type_name in self.mapping.event_types.items()
+        }
+        return seen
+
+    def _plan(self, type_name: str, index: dict[str, int]) -> list[_FieldPlan]:
+        columns = self.mapping.fields.get(type_name, {})
+        constants = self.mapping.constants.get(type_name, {})
+        plans = []
+        # Agency fields first: a record reference is keyed under the agency it belongs to.
+        for path in sorted(data_field_names(type_name), key=lambda p: p not in AGENCY_FIELDS):
+            if path in columns:
+                column = columns[path]
+                plans.append(_FieldPlan(path, column, index[column], None, self._converter(path)))
+            elif path in constants:
+                plans.append(_FieldPlan(path, None, -1, constants[path], self._converter(path)))
+        return plans
+
+    def _converter(self, path: str) -> Callable[[str], Any]:
+        leaf = path.rsplit(".", 1)[-1]
+        table = self._codes.get("agency" if path in AGENCY_FIELDS else leaf, {})
+        if path in AGENCY_FIELDS:
+            agencies = self.place.agency_slugs
+
+            def to_agency(value: str) -> str:
+                slug = table.get(value, value)
+                if slug not in agencies:
+                    raise ValueError("is not an agency of the place; map it in [codes.agency]")
+                return agency_urn(slug)
+
+            return to_agency
+        if path in UNIT_FIELDS:
+            return lambda value: self.pseudonymiser.unit(self.mapping.agency, value)
+        if path in NUMBER_FIELDS:
+
+            def to_number(value: str) -> float:
+                try:
+                    return float(value)
+                except ValueError:
+                    raise ValueError("is not a number") from None
+
+            return to_number
+        allowed = self._place_codes.get(leaf)
+
+        def to_code(value: str) -> str:
+            code = table.get(value, value)
+            if allowed is not None and code not in allowed:
+                raise ValueError(f"is not a {leaf} code of the place; map it in [codes.{leaf}]")
+            return code
+
+        return to_code
+
+    def _rows(self, name: str, reader: Any, index: dict[str, int], width: int) -> Iterator[Batch]:
+        columns = self.mapping.columns
+        c_ref, c_id = index[columns.record_ref], index[columns.identifier]
+        c_time, c_loc = index[columns.time], index[columns.locality]
+        c_type = index[columns.event_type]
+        c_version = index[columns.record_version] if columns.record_version else -1
+        batch, lines = Batch(), []
+        last_line = 1
+        while True:
+            start = last_line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                last_line = reader.line_num
+                batch.rows += 1
+                batch.rejections.append(
+                    Rejection(name, start, None, f"not readable as CSV ({exc})")
+                )
+                continue
+            last_line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            batch.rows += 1
+            try:
+                if len(row) != width:
+                    raise _RowProblemError(None, f"has {len(row)} fields; the header has {width}")
+                event = self._event(row, c_ref, c_id, c_time, c_loc, c_type, c_version)
+            except _RowProblemError as problem:
+                batch.rejections.append(Rejection(name, start, problem.column, problem.reason))
+                continue
+            batch.events.append(event)
+            lines.append(start)
+            if len(batch.events) >= self.batch_size:
+                yield self._validated(name, batch, lines)
+                batch, lines = Batch(), []
+        if batch.rows:
+            yield self._validated(name, batch, lines)
+
+    def _event(
+        self,
+        row: list[str],
+        c_ref: int,
+        c_id: int,
+        c_time: int,
+        c_loc: int,
+        c_type: int,
+        c_ver: int,
+    ) -> dict[str, Any]:
+        columns = self.mapping.columns
+        for position, column in (
+            (c_ref, columns.record_ref),
+            (c_id, columns.identifier),
+            (c_time, columns.time),
+            (c_loc, columns.locality),
+            (c_type, columns.event_type),
+        ):
+            if not row[position].isascii():
+                _check_text(row[position], column)
+        kind = row[c_type].strip()
+        planned = self._plans.get(kind)
+        if planned is None:
+            raise _RowProblemError(columns.event_type, "is not one of the mapping's [event_types]")
+        type_name, plans = planned
+        reference = row[c_ref].strip()
+        if not reference:
+            raise _RowProblemError(
+                columns.record_ref, "is empty; every row needs its record reference"
+            )
+        version = 1
+        if c_ver >= 0:
+            text = row[c_ver].strip()
+            if not text.isdigit() or int(text) < 1:
+                raise _RowProblemError(columns.record_version, "must be a whole number from 1")
+            version = int(text)
+        subject = self._person(row[c_id], columns.identifier)
+        locality = row[c_loc].strip()
+        locality = self._codes.get("locality", {}).get(locality, locality)
+        if locality not in self.place.locality_codes:
+            raise _RowProblemError(
+                columns.locality, "is not a locality of the place; map it in [codes.locality]"
+            )
+        recordref = self.pseudonymiser.record(self.mapping.agency, reference)
+        return {
+            "specversion": "1.0",
+            "id": event_id(recordref, version),
+            "source": self.source,
+            "type": type_name,
+            "time": self._time(row[c_time].strip(), columns.time),
+            "subject": subject,
+            "datacontenttype": "application/json",
+            "locality": locality,
+            "keyversion": self.pseudonymiser.version,
+            "recordref": recordref,
+            "recordversion": version,
+            "data": self._data(row, plans),
+        }
+
+    def _data(self, row: list[str], plans: list[_FieldPlan]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for plan in plans:
+            value = plan.constant if plan.column is None else row[plan.index].strip()
+            if not value:
+                continue
+            if plan.column is not None and not value.isascii():
+                _check_text(value, plan.column)
+            try:
+                converted = plan.convert(value)
+            except ValueError as exc:
+                raise _RowProblemError(plan.column, str(exc)) from None
+            head, _, tail = plan.path.partition(".")
+            if not tail:
+                data[head] = converted
+                continue
+            link = data.setdefault(head, {})
+            if plan.path in RECORD_FIELDS:
+                source = link.get("source")
+                if source is None:
+                    raise _RowProblemError(
+                        plan.column, f"needs {head}.source to say whose record it is"
+                    )
+                converted = self.pseudonymiser.record(source.removeprefix("urn:agency:"), value)
+            link[tail] = converted
+        return data
+
+    def _person(self, raw: str, column: str) -> str:
+        if self.mapping.identifier_kind == "local":
+            if not raw.strip():
+                raise _RowProblemError(column, "is empty; every row needs the person's identifier")
+            return self.pseudonymiser.local_person(self.mapping.agency, raw.strip())
+        try:
+            return self.pseudonymiser.person(normalise_nhs_number(raw))
+        except IdentifierError as exc:
+            raise _RowProblemError(
+                column, f"{exc}; the row is refused, not pseudonymised"
+            ) from None
+
+    def _time(self, text: str, column: str) -> str:
+        found = self._times.get(text)
+        if found is not None:
+            return found
+        for fmt in self.mapping.time_formats:
+            try:
+                moment = (
+                    datetime.fromisoformat(text) if fmt == "iso" else datetime.strptime(text, fmt)
+                )
+            except ValueError:
+                continue
+            break
+        else:
+            formats = ", ".join(self.mapping.time_formats)
+            raise _RowProblemError(
+                column, f"is not a time in any of the mapping's time_formats ({formats})"
+            )
+        if not 1900 <= moment.year <= 2100:
+            raise _RowProblemError(column, "is not a plausible date (years 1900 to 2100)")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self._zone)
+        found = format_rfc3339(moment)
+        if len(self._times) >= _TIME_CACHE_LIMIT:
+            self._times.clear()
+        self._times[text] = found
+        return found
+
+    def _validated(self, name: str, batch: Batch, lines: list[int]) -> Batch:
+        """Check the batch against the contract in one call; drop and report the rows that fail."""
+        try:
+            AgencyBatchAdapter.validate_json(orjson.dumps(batch.events))
+        except ValidationError as exc:
+            bad: dict[int, Rejection] = {}
+            for error in exc.errors(include_input=False, include_url=False):
+                position = error["loc"][0]
+                if not isinstance(position, int) or position in bad:
+                    continue
+                path, reason = describe_error(error)
+                path = path.partition(".")[2]
+                column = self._column_for(batch.events[position]["type"], path)
+                bad[position] = Rejection(name, lines[position], column, f"{path}: {reason}")
+            batch.events = [e for i, e in enumerate(batch.events) if i not in bad]
+            batch.rejections.extend(bad.values())
+            batch.rejections.sort(key=lambda r: r.line)
+        return batch
+
+    def _column_for(self, type_name: str, path: str) -> str | None:
+        if path.startswith("data."):
+            return self.mapping.fields.get(type_name, {}).get(path[5:])
+        envelope = {"time": "time", "subject": "identifier", "locality": "locality"}
+        attribute = envelope.get(path)
+        return getattr(self.mapping.columns, attribute) if attribute else None
+
+
+def _check_text(value: str, column: str) -> None:
+    """Refuse text that did not decode in the mapping's encoding (kept as lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _RowProblemError(
+            column, "is not valid text in the mapping's encoding; set `encoding`"
+        ) from None

@@ -1,0 +1,1 @@
+"""The hub: ingest, log, worker, aggregates, audit, API and CLI."""

@@ -1,0 +1,1 @@
+"""DuckDB projections answering commissioners questions under disclosure control."""

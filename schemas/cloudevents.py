@@ -1,0 +1,76 @@
+"""The CloudEvents 1.0 envelope in structured JSON mode, single events and batches."""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, TypeAdapter, model_validator
+
+from schemas.base import Contract, Rfc3339Time
+
+NonEmpty = Annotated[str, Field(min_length=1, strict=True)]
+MediaType = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$", strict=True)
+]
+AbsoluteUri = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", strict=True)]
+UriReference = Annotated[str, Field(pattern=r"^\S+$", strict=True)]
+
+CORE_ATTRIBUTES = frozenset(
+    {
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "datacontenttype",
+        "dataschema",
+        "subject",
+        "time",
+        "data",
+        "data_base64",
+    }
+)
+_EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_INT32 = range(-(2**31), 2**31)
+
+
+class CloudEvent(Contract):
+    """Any CloudEvents 1.0 event: the core attributes checked, extensions checked by name and type.
+
+    >>> CloudEvent.model_validate({"specversion": "1.0", "id": "1", "source": "#a", "type": "t"}).id
+    '1'
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
+
+    specversion: Literal["1.0"]
+    id: NonEmpty
+    source: UriReference
+    type: NonEmpty
+    datacontenttype: MediaType | None = None
+    dataschema: AbsoluteUri | None = None
+    subject: NonEmpty | None = None
+    time: Rfc3339Time | None = None
+    data: Any = None
+    data_base64: Annotated[str, Field(strict=True)] | None = None
+
+    @model_validator(mode="after")
+    def check_data_and_extensions(self) -> "CloudEvent":
+        if "data" in self.model_fields_set and self.data_base64 is not None:
+            raise ValueError("an event carries data or data_base64, not both")
+        for name, value in (self.model_extra or {}).items():
+            if not _EXTENSION_NAME.match(name):
+                raise ValueError(
+                    f"extension attribute {name!r} must be 1-20 lower-case letters or digits"
+                )
+            if value is None or isinstance(value, str | bool):
+                continue
+            if not isinstance(value, int) or value not in _INT32:
+                raise ValueError(
+                    f"extension attribute {name!r} must be a string, boolean or 32-bit integer"
+                )
+        return self
+
+
+CloudEventBatch: TypeAdapter[list[CloudEvent]] = TypeAdapter(
+    list[CloudEvent], config=ConfigDict(hide_input_in_errors=True)
+)
+"""A batch (application/cloudevents-batch+json): a JSON array of events."""

@@ -1,0 +1,18 @@
+"""Turn pydantic's validation errors into (field, reason) pairs that never repeat the value."""
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+
+def describe_error(error: ErrorDetails) -> tuple[str, str]:
+    """One error as `(field, reason)`: the field a dotted path, the reason without the input.
+
+    Discriminator tags (`hub.referral.made.v1`) in the location are left out of the path.
+    """
+    parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and p.startswith("hub."))]
+    return ".".join(parts) or "(event)", error["msg"].removeprefix("Value error, ")
+
+
+def describe(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every error of a ValidationError as `(field, reason)` pairs."""
+    return [describe_error(e) for e in exc.errors(include_input=False, include_url=False)]
