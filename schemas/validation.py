@@ -10,7 +10,13 @@ def describe_error(error: ErrorDetails) -> tuple[str, str]:
     Discriminator tags (`hub.referral.made.v1`) in the location are left out of the path.
     """
     parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and p.startswith("hub."))]
-    return ".".join(parts) or "(event)", error["msg"].removeprefix("Value error, ")
+    reason = error["msg"].removeprefix("Value error, ")
+    if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+        # The discriminator: pydantic's own message repeats the refused type name.
+        parts.append("type")
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        reason = f"is not a known event type (expected one of {expected})"
+    return ".".join(parts) or "(event)", reason
 
 
 def describe(exc: ValidationError) -> list[tuple[str, str]]:
