@@ -31,11 +31,12 @@ from connectors.mapping import (
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
 from schemas.base import format_rfc3339
 from schemas.errors import ContractError
-from schemas.events import AgencyBatchAdapter, agency_urn, event_id
+from schemas.events import AgencyBatchAdapter, agency_urn
 from schemas.place import Place
 from schemas.validation import describe_error
 
 _TIME_CACHE_LIMIT = 500_000
+_PEOPLE_CACHE_LIMIT = 1_000_000
 
 
 class ExtractError(ContractError):
@@ -95,6 +96,15 @@ class CsvConnector:
         self._zone = place.zone()
         self._times: dict[str, str] = {}
         self._codes = {name: table for name, table in mapping.codes.items()}
+        self._agency = mapping.agency
+        self._key_version = pseudonymiser.version
+        self._record = pseudonymiser.record
+        self._people: dict[str, str] = {}
+        locality_codes = mapping.codes.get("locality", {})
+        self._localities = {code: code for code in place.locality_codes} | {
+            raw: code for raw, code in locality_codes.items() if code in place.locality_codes
+        }
+        self._text_checks: list[tuple[int, str]] = []
         self._place_codes = {
             leaf: {getattr(item, "code", None) for item in getattr(place, attr)}
             for leaf, attr in PLACE_CODE_FIELDS.items()
@@ -132,6 +142,17 @@ class CsvConnector:
                 + ", ".join(repr(m) for m in missing)
                 + f" (the extract has: {', '.join(repr(h) for h in header)})"
             )
+        columns = self.mapping.columns
+        self._text_checks = [
+            (seen[c], c)
+            for c in (
+                columns.record_ref,
+                columns.identifier,
+                columns.time,
+                columns.locality,
+                columns.event_type,
+            )
+        ]
         self._plans = {
             value: (type_name, self._plan(type_name, seen))
             for value, type_name in self.mapping.event_types.items()
@@ -236,17 +257,10 @@ class CsvConnector:
         c_ver: int,
     ) -> dict[str, Any]:
         columns = self.mapping.columns
-        for position, column in (
-            (c_ref, columns.record_ref),
-            (c_id, columns.identifier),
-            (c_time, columns.time),
-            (c_loc, columns.locality),
-            (c_type, columns.event_type),
-        ):
+        for position, column in self._text_checks:
             if not row[position].isascii():
                 _check_text(row[position], column)
-        kind = row[c_type].strip()
-        planned = self._plans.get(kind)
+        planned = self._plans.get(row[c_type].strip())
         if planned is None:
             raise _RowProblemError(columns.event_type, "is not one of the mapping's [event_types]")
         type_name, plans = planned
@@ -258,30 +272,36 @@ class CsvConnector:
         version = 1
         if c_ver >= 0:
             text = row[c_ver].strip()
-            if not text.isdigit() or int(text) < 1:
+            if not text.isdigit() or text[0] == "0":
                 raise _RowProblemError(columns.record_version, "must be a whole number from 1")
             version = int(text)
-        subject = self._person(row[c_id], columns.identifier)
-        locality = row[c_loc].strip()
-        locality = self._codes.get("locality", {}).get(locality, locality)
-        if locality not in self.place.locality_codes:
+        raw_id = row[c_id]
+        subject = self._people.get(raw_id)
+        if subject is None:
+            subject = self._person(raw_id, columns.identifier)
+        locality = self._localities.get(row[c_loc].strip())
+        if locality is None:
             raise _RowProblemError(
                 columns.locality, "is not a locality of the place; map it in [codes.locality]"
             )
-        recordref = self.pseudonymiser.record(self.mapping.agency, reference)
+        text = row[c_time]
+        time = self._times.get(text)
+        if time is None:
+            time = self._time(text, columns.time)
+        recordref = self._record(self._agency, reference)
         return {
             "specversion": "1.0",
-            "id": event_id(recordref, version),
+            "id": f"{recordref}-v{version}",
             "source": self.source,
             "type": type_name,
-            "time": self._time(row[c_time].strip(), columns.time),
+            "time": time,
             "subject": subject,
             "datacontenttype": "application/json",
             "locality": locality,
-            "keyversion": self.pseudonymiser.version,
+            "keyversion": self._key_version,
             "recordref": recordref,
             "recordversion": version,
-            "data": self._data(row, plans),
+            "data": self._data(row, plans) if plans else {},
         }
 
     def _data(self, row: list[str], plans: list[_FieldPlan]) -> dict[str, Any]:
@@ -312,21 +332,25 @@ class CsvConnector:
         return data
 
     def _person(self, raw: str, column: str) -> str:
+        """The pseudonym for a raw identifier cell, remembered for the person's next row."""
         if self.mapping.identifier_kind == "local":
             if not raw.strip():
                 raise _RowProblemError(column, "is empty; every row needs the person's identifier")
-            return self.pseudonymiser.local_person(self.mapping.agency, raw.strip())
-        try:
-            return self.pseudonymiser.person(normalise_nhs_number(raw))
-        except IdentifierError as exc:
-            raise _RowProblemError(
-                column, f"{exc}; the row is refused, not pseudonymised"
-            ) from None
+            found = self.pseudonymiser.local_person(self.mapping.agency, raw.strip())
+        else:
+            try:
+                found = self.pseudonymiser.person(normalise_nhs_number(raw))
+            except IdentifierError as exc:
+                reason = f"{exc}; the row is refused, not pseudonymised"
+                raise _RowProblemError(column, reason) from None
+        if len(self._people) >= _PEOPLE_CACHE_LIMIT:
+            self._people.clear()
+        self._people[raw] = found
+        return found
 
-    def _time(self, text: str, column: str) -> str:
-        found = self._times.get(text)
-        if found is not None:
-            return found
+    def _time(self, raw: str, column: str) -> str:
+        """The RFC 3339 time for a raw time cell (local time of the place), remembered."""
+        text = raw.strip()
         for fmt in self.mapping.time_formats:
             try:
                 moment = (
@@ -347,7 +371,7 @@ class CsvConnector:
         found = format_rfc3339(moment)
         if len(self._times) >= _TIME_CACHE_LIMIT:
             self._times.clear()
-        self._times[text] = found
+        self._times[raw] = found
         return found
 
     def _validated(self, name: str, batch: Batch, lines: list[int]) -> Batch:

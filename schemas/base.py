@@ -37,6 +37,11 @@ def parse_rfc3339(value: object) -> datetime:
     day, clock, fraction, zulu, sign, off_h, off_m = match.groups()
     if not zulu and (int(off_h) > 23 or int(off_m) > 59):
         raise ValueError("the offset must be between -23:59 and +23:59")
+    if fraction is None and (zulu == "Z" or not zulu) and value[10] == "T":
+        try:  # the common case: already in the form fromisoformat reads
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is not a real date and time") from None
     text = f"{day}T{clock}"
     if fraction:
         text += "." + fraction[:6].ljust(6, "0")

@@ -32,14 +32,8 @@ _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 _INT32 = range(-(2**31), 2**31)
 
 
-class CloudEvent(Contract):
-    """Any CloudEvents 1.0 event: the core attributes checked, extensions checked by name and type.
-
-    >>> CloudEvent.model_validate({"specversion": "1.0", "id": "1", "source": "#a", "type": "t"}).id
-    '1'
-    """
-
-    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
+class CloudEventCore(Contract):
+    """The core context attributes of CloudEvents 1.0, shared by every envelope of the hub."""
 
     specversion: Literal["1.0"]
     id: NonEmpty
@@ -49,6 +43,17 @@ class CloudEvent(Contract):
     dataschema: AbsoluteUri | None = None
     subject: NonEmpty | None = None
     time: Rfc3339Time | None = None
+
+
+class CloudEvent(CloudEventCore):
+    """Any CloudEvents 1.0 event: the core attributes checked, extensions checked by name and type.
+
+    >>> CloudEvent.model_validate({"specversion": "1.0", "id": "1", "source": "#a", "type": "t"}).id
+    '1'
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
+
     data: Any = None
     data_base64: Annotated[str, Field(strict=True)] | None = None
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.base import Code, Contract, Pseudonym, Rfc3339Time, Version
-from schemas.cloudevents import CloudEvent
+from schemas.cloudevents import CloudEventCore
 
 AGENCY_URN_PATTERN = r"^urn:agency:[a-z0-9][a-z0-9-]{0,62}$"
 AgencyUrn = Annotated[str, Field(pattern=AGENCY_URN_PATTERN, strict=True)]
@@ -111,7 +111,7 @@ class ObjectionRecordedData(Contract):
     scope: ObjectionScope
 
 
-class AgencyEvent(CloudEvent):
+class AgencyEvent(CloudEventCore):
     """The envelope every agency event shares: who (pseudonym), where, which record and version."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)

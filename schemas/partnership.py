@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from schemas.base import Code, Contract, Rfc3339Time, Text
-from schemas.cloudevents import CloudEvent
+from schemas.cloudevents import CloudEventCore
 from schemas.outcomes import AttainmentRule, CohortRule, Percent
 
 PartnershipUrn = Annotated[str, Field(pattern=r"^urn:partnership:[a-z0-9][a-z0-9-]{0,62}$")]
@@ -59,7 +59,7 @@ class ReviewHeldData(Contract):
     rationale: Text
 
 
-class PartnershipEvent(CloudEvent):
+class PartnershipEvent(CloudEventCore):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     source: PartnershipUrn

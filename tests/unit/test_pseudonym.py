@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import hmac
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from connectors.pseudonym import (
     KeyFileError,
     Pseudonymiser,
     is_valid_nhs_number,
+    keyed_sha256,
     load_pseudonymiser,
     new_key_file,
     nhs_check_digit,
@@ -84,3 +87,8 @@ def test_a_key_file_round_trips_and_is_private(tmp_path: Path) -> None:
     new_key_file(path, version=3)
     assert path.stat().st_mode & 0o077 == 0
     assert load_pseudonymiser(path).version == 3
+
+
+@given(st.binary(min_size=1, max_size=200), st.binary(max_size=300))
+def test_the_keyed_hash_is_exactly_hmac_sha256(key: bytes, message: bytes) -> None:
+    assert keyed_sha256(key)(message) == hmac.digest(key, message, "sha256")
