@@ -12,7 +12,7 @@ event. A bad row is reported and the rows after it go on.
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,12 @@ from connectors.mapping import (
     data_field_names,
 )
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
-from schemas.base import format_rfc3339
+from connectors.times import LocalTimes
 from schemas.errors import ContractError
 from schemas.events import AgencyBatchAdapter, agency_urn
 from schemas.place import Place
 from schemas.validation import describe_error
 
-_TIME_CACHE_LIMIT = 500_000
 _PEOPLE_CACHE_LIMIT = 1_000_000
 
 
@@ -83,6 +82,14 @@ class _FieldPlan:
     constant: str | None
     convert: Callable[[str], Any]
 
+    @property
+    def head(self) -> str:
+        return self.path.partition(".")[0]
+
+    @property
+    def tail(self) -> str:
+        return self.path.partition(".")[2]
+
 
 class CsvConnector:
     """Reads one agency's CSV extracts with its mapping; see the module docstring."""
@@ -93,12 +100,11 @@ class CsvConnector:
         self.mapping, self.place, self.pseudonymiser = mapping, place, pseudonymiser
         self.batch_size = batch_size
         self.source = agency_urn(mapping.agency)
-        self._zone = place.zone()
-        self._times: dict[str, str] = {}
+        self._times = LocalTimes(mapping.time_formats, place.zone())
         self._codes = {name: table for name, table in mapping.codes.items()}
         self._agency = mapping.agency
         self._key_version = pseudonymiser.version
-        self._record = pseudonymiser.record
+        self._record = pseudonymiser.records_of(mapping.agency)
         self._people: dict[str, str] = {}
         locality_codes = mapping.codes.get("locality", {})
         self._localities = {code: code for code in place.locality_codes} | {
@@ -153,8 +159,9 @@ class CsvConnector:
                 columns.event_type,
             )
         ]
+        self._envelope_cells = itemgetter(*(position for position, _ in self._text_checks))
         self._plans = {
-            value: (type_name, self._plan(type_name, seen))
+            value: (type_name, [(p, p.head, p.tail) for p in self._plan(type_name, seen)])
             for value, type_name in self.mapping.event_types.items()
         }
         return seen
@@ -257,8 +264,8 @@ class CsvConnector:
         c_ver: int,
     ) -> dict[str, Any]:
         columns = self.mapping.columns
-        for position, column in self._text_checks:
-            if not row[position].isascii():
+        if not "".join(self._envelope_cells(row)).isascii():
+            for position, column in self._text_checks:
                 _check_text(row[position], column)
         planned = self._plans.get(row[c_type].strip())
         if planned is None:
@@ -284,11 +291,11 @@ class CsvConnector:
             raise _RowProblemError(
                 columns.locality, "is not a locality of the place; map it in [codes.locality]"
             )
-        text = row[c_time]
-        time = self._times.get(text)
-        if time is None:
-            time = self._time(text, columns.time)
-        recordref = self._record(self._agency, reference)
+        try:
+            time = self._times(row[c_time])
+        except ValueError as exc:
+            raise _RowProblemError(columns.time, str(exc)) from None
+        recordref = self._record(reference)
         return {
             "specversion": "1.0",
             "id": f"{recordref}-v{version}",
@@ -304,19 +311,18 @@ class CsvConnector:
             "data": self._data(row, plans) if plans else {},
         }
 
-    def _data(self, row: list[str], plans: list[_FieldPlan]) -> dict[str, Any]:
+    def _data(self, row: list[str], plans: list[tuple[_FieldPlan, str, str]]) -> dict[str, Any]:
         data: dict[str, Any] = {}
-        for plan in plans:
+        for plan, head, tail in plans:
             value = plan.constant if plan.column is None else row[plan.index].strip()
             if not value:
                 continue
-            if plan.column is not None and not value.isascii():
+            if not value.isascii() and plan.column is not None:
                 _check_text(value, plan.column)
             try:
                 converted = plan.convert(value)
             except ValueError as exc:
                 raise _RowProblemError(plan.column, str(exc)) from None
-            head, _, tail = plan.path.partition(".")
             if not tail:
                 data[head] = converted
                 continue
@@ -324,9 +330,8 @@ class CsvConnector:
             if plan.path in RECORD_FIELDS:
                 source = link.get("source")
                 if source is None:
-                    raise _RowProblemError(
-                        plan.column, f"needs {head}.source to say whose record it is"
-                    )
+                    reason = f"needs {head}.source to say whose record it is"
+                    raise _RowProblemError(plan.column, reason)
                 converted = self.pseudonymiser.record(source.removeprefix("urn:agency:"), value)
             link[tail] = converted
         return data
@@ -346,32 +351,6 @@ class CsvConnector:
         if len(self._people) >= _PEOPLE_CACHE_LIMIT:
             self._people.clear()
         self._people[raw] = found
-        return found
-
-    def _time(self, raw: str, column: str) -> str:
-        """The RFC 3339 time for a raw time cell (local time of the place), remembered."""
-        text = raw.strip()
-        for fmt in self.mapping.time_formats:
-            try:
-                moment = (
-                    datetime.fromisoformat(text) if fmt == "iso" else datetime.strptime(text, fmt)
-                )
-            except ValueError:
-                continue
-            break
-        else:
-            formats = ", ".join(self.mapping.time_formats)
-            raise _RowProblemError(
-                column, f"is not a time in any of the mapping's time_formats ({formats})"
-            )
-        if not 1900 <= moment.year <= 2100:
-            raise _RowProblemError(column, "is not a plausible date (years 1900 to 2100)")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=self._zone)
-        found = format_rfc3339(moment)
-        if len(self._times) >= _TIME_CACHE_LIMIT:
-            self._times.clear()
-        self._times[raw] = found
         return found
 
     def _validated(self, name: str, batch: Batch, lines: list[int]) -> Batch:

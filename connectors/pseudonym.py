@@ -116,6 +116,11 @@ class Pseudonymiser:
         """The pseudonym of an agency's record reference (its case or activity number)."""
         return self._labelled(b"record", agency, reference)
 
+    def records_of(self, agency: str) -> Callable[[str], str]:
+        """`record` for one agency, with its label and name encoded once."""
+        prefix, digest = b"record\x00%s\x00" % agency.encode(), self._digest
+        return lambda reference: digest(prefix + reference.encode()).hex()
+
     def unit(self, agency: str, reference: str) -> str:
         """The pseudonym of a support unit (household, family group) as the agency knows it."""
         return self._labelled(b"unit", agency, reference)

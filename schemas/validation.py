@@ -3,6 +3,8 @@
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from schemas.base import RFC3339_PATTERN, TIME_HINT
+
 
 def describe_error(error: ErrorDetails) -> tuple[str, str]:
     """One error as `(field, reason)`: the field a dotted path, the reason without the input.
@@ -11,6 +13,11 @@ def describe_error(error: ErrorDetails) -> tuple[str, str]:
     """
     parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and p.startswith("hub."))]
     reason = error["msg"].removeprefix("Value error, ")
+    if (
+        error["type"] == "string_pattern_mismatch"
+        and error.get("ctx", {}).get("pattern") == RFC3339_PATTERN
+    ):
+        reason = TIME_HINT
     if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
         # The discriminator: pydantic's own message repeats the refused type name.
         parts.append("type")

@@ -1,6 +1,7 @@
 """The CSV connector on a deliberately messy extract: every row handled or refused by name."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from connectors.csv_connector import CsvConnector, ExtractError, Rejection
 from connectors.mapping import Mapping, MappingError, load_mapping
 from connectors.pseudonym import Pseudonymiser
+from connectors.times import LocalTimes
 from schemas.events import AgencyEventAdapter
 from schemas.place import Place
 from tests.conftest import FIXTURES
@@ -186,3 +188,27 @@ def test_a_mapping_that_does_not_fit_the_place_lists_every_problem(
         load_mapping(path, place)
     assert "codes.need.'HSG': 'homes' is not a need code" in str(caught.value)
     assert "'hub.service.begun.v1' is not a hub event type" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("formats", "cell", "expected"),
+    [
+        (["%d/%m/%Y %H:%M", "%d/%m/%Y"], "01/07/2024 09:05", "2024-07-01T09:05:00+01:00"),
+        (["%d/%m/%Y %H:%M", "%d/%m/%Y"], " 01/12/2024 ", "2024-12-01T00:00:00Z"),
+        (["%d-%b-%Y"], "05-Mar-2024", "2024-03-05T00:00:00Z"),
+        (["%d %b %Y %H:%M:%S"], "05 Mar 2024 10:11:12", "2024-03-05T10:11:12Z"),
+        (["%Y-%m-%d %H:%M:%S%z"], "2024-03-05 10:11:12+0200", "2024-03-05T10:11:12+02:00"),
+        (["iso"], "2024-08-05T10:11:12", "2024-08-05T10:11:12+01:00"),
+        (["iso"], "2024-08-05T10:11:12Z", "2024-08-05T10:11:12Z"),
+    ],
+)
+def test_agency_time_formats_become_rfc3339_in_the_place_zone(
+    formats: list[str], cell: str, expected: str
+) -> None:
+    assert LocalTimes(formats, ZoneInfo("Europe/London"))(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["31/02/2024 10:00", "2024-03-05", "05/03/1850", "", "soon"])
+def test_a_time_in_none_of_the_formats_is_refused_by_name(cell: str) -> None:
+    with pytest.raises(ValueError, match=r"time_formats|plausible"):
+        LocalTimes(["%d/%m/%Y %H:%M", "%d/%m/%Y"], ZoneInfo("Europe/London"))(cell)

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from schemas.base import Rfc3339Time, format_rfc3339, parse_rfc3339
+from schemas.base import Contract, Rfc3339Time, format_rfc3339
 
 
-class _Stamped(BaseModel):
+class _Stamped(Contract):
     time: Rfc3339Time
 
 
@@ -57,4 +57,23 @@ def test_a_strict_time_is_read_with_its_offset(text: str, utc: datetime) -> None
     )
 )
 def test_formatting_then_parsing_gives_the_same_moment(moment: datetime) -> None:
-    assert parse_rfc3339(format_rfc3339(moment)) == moment
+    assert _Stamped.model_validate_json(f'{{"time": "{format_rfc3339(moment)}"}}').time == moment
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-05T14:30Z",
+        "2024-03-05T14:30:00",
+        "2024-03-05 14:30:00Z",
+        "2024-02-30T10:00:00Z",
+        "2024-03-05T10:00:00+24:00",
+        "2024-03-05T10:00:00+05",
+        "lunchtime",
+    ],
+)
+def test_a_json_time_is_refused_without_repeating_it(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Stamped.model_validate_json(f'{{"time": "{text}"}}')
+    assert caught.value.errors()[0]["loc"] == ("time",)
+    assert text not in str(caught.value)
