@@ -67,7 +67,11 @@ def synth(
     with _progress() as progress:
         task = progress.add_task("synthesising people", total=people)
         summary = synthesise(
-            out, people=people, seed=seed, months=months, start=start,
+            out,
+            people=people,
+            seed=seed,
+            months=months,
+            start=start,
             progress=lambda n: progress.advance(task, n),
         )
     console.print(
@@ -82,13 +86,16 @@ def connect(
     mapping: Annotated[Path, typer.Option(help="The agency's mapping file (TOML).")],
     place: Annotated[Path, typer.Option(help="The place file.")] = Path("place/place.toml"),
     key: Annotated[Path, typer.Option(help="The place key file.")] = Path("place-key.toml"),
-    out: Annotated[Path | None, typer.Option(help="Where to write the events (JSON lines).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the events (JSON lines).")
+    ] = None,
 ) -> None:
     """Run one extract through the agency's connector: pseudonymise, map, validate.
 
     Refused rows are listed with file, line, column and reason; the exit code is 1 if any was.
 
-    Example: `hub connect place/extracts/police-north.csv --mapping place/mappings/police-north.toml`
+    Example:
+    `hub connect place/extracts/police-north.csv --mapping place/mappings/police-north.toml`
     """
     the_place = load_place(place)
     target = out or extract.with_suffix(".events.jsonl")
@@ -105,7 +112,7 @@ def demo(
     people: Annotated[int, typer.Option(min=1, help="How many people live in the place.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic place.")] = 1,
 ) -> None:
-    """Run the whole flow on the embedded default: synthesise a place, then every agency's connector.
+    """Run the flow on the embedded default: synthesise a place, then every agency's connector.
 
     Example: `hub demo --data-dir hub-data`
     """
@@ -137,7 +144,8 @@ def demo(
     console.print(
         f"The place [bold]{place.name}[/]: {summary.people:,} people, {len(place.agencies)} "
         f"agencies, {len(place.localities)} localities.\n"
-        f"Extracts (with names and NHS numbers, as agencies hold them): [cyan]{place_dir / 'extracts'}[/]\n"
+        "Extracts (with names and NHS numbers, as agencies hold them): "
+        f"[cyan]{place_dir / 'extracts'}[/]\n"
         f"Pseudonymised events, ready to publish: [cyan]{data_dir / 'outbox'}[/]"
     )
 
@@ -152,15 +160,16 @@ def _print_reports(
         sector = (sectors or {}).get(r.agency, "")
         table.add_row(r.agency, sector, f"{r.rows:,}", f"{r.events:,}", f"{len(r.rejections):,}")
     if len(reports) > 1:
-        table.add_row(
-            "all", "", *(f"{sum(v):,}" for v in zip(*((r.rows, r.events, len(r.rejections)) for r in reports)))
-        )
+        rows = sum(r.rows for r in reports)
+        events = sum(r.events for r in reports)
+        refused = sum(len(r.rejections) for r in reports)
+        table.add_row("all", "", f"{rows:,}", f"{events:,}", f"{refused:,}", style="bold")
     console.print(table)
-    refused = [rejection for r in reports for rejection in r.rejections]
-    for rejection in refused[:show]:
+    rejections = [rejection for r in reports for rejection in r.rejections]
+    for rejection in rejections[:show]:
         console.print(f"  refused: {rejection}", highlight=False)
-    if len(refused) > show:
-        console.print(f"  ... and {len(refused) - show:,} more refused rows")
+    if len(rejections) > show:
+        console.print(f"  ... and {len(rejections) - show:,} more refused rows")
 
 
 def main() -> None:
