@@ -21,8 +21,14 @@ from connectors.synth.layout import write_mappings, write_place
 from connectors.synth.people import MAX_PEOPLE, Person, households
 from connectors.synth.simulate import Simulator
 from connectors.synth.write import Extracts
+from schemas.errors import ContractError
 
-__all__ = ["SynthSummary", "synthesise"]
+__all__ = ["SynthError", "SynthSummary", "synthesise"]
+
+
+class SynthError(ContractError):
+    """Arguments the generator cannot use; the message says which and why."""
+
 
 PROGRESS_EVERY = 1_000
 # Person complexity is lognormal (times a household factor): most people have no or few
@@ -51,12 +57,12 @@ def synthesise(
 ) -> SynthSummary:
     """Write a seeded synthetic place with `people` people over `months` months from `start`."""
     if not 1 <= people <= MAX_PEOPLE:
-        raise ValueError(f"people must be between 1 and {MAX_PEOPLE}")
+        raise SynthError(f"people must be between 1 and {MAX_PEOPLE}")
     if not 1 <= months <= 120:
-        raise ValueError("months must be between 1 and 120")
+        raise SynthError("months must be between 1 and 120")
     match = re.fullmatch(r"(\d{4})-(\d{2})", start)
     if match is None or not 1 <= int(match[2]) <= 12:
-        raise ValueError("start must be a month as YYYY-MM, such as 2024-01")
+        raise SynthError("start must be a month as YYYY-MM, such as 2024-01")
     year, month = int(match[1]), int(match[2])
     first = datetime(year, month, 1)
     end_year, end_month = divmod(month - 1 + months, 12)

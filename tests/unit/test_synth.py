@@ -22,7 +22,7 @@ from connectors.mapping import (
     load_mapping,
 )
 from connectors.pseudonym import is_valid_nhs_number, nhs_check_digit
-from connectors.synth import SynthSummary, synthesise
+from connectors.synth import SynthError, SynthSummary, synthesise
 from connectors.synth.people import mistype, nhs_number
 from schemas.base import format_rfc3339
 from schemas.events import AGENCY_EVENT_TYPES, AgencyEventAdapter, agency_urn, event_id
@@ -355,3 +355,8 @@ def _time(mapping: Mapping, text: str) -> str:
             continue
         return format_rfc3339(local.replace(tzinfo=ZoneInfo("Europe/London")))
     raise AssertionError(f"no time format of {mapping.agency} reads {text!r}")
+
+
+def test_a_bad_start_month_is_refused_with_the_form_it_needs(tmp_path: Path) -> None:
+    with pytest.raises(SynthError, match="YYYY-MM"):
+        synthesise(tmp_path, people=10, start="2024-13")

@@ -1,0 +1,99 @@
+"""The `hub` command: every subcommand documented with an example, exit codes as promised."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from hub.cli import app
+
+runner = CliRunner()
+COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def _hub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "COLUMNS": "200"},
+    )
+
+
+def test_there_are_the_commands_this_stage_promises() -> None:
+    assert {"synth", "connect", "demo"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert f"hub {command}" in result.output
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    folder = tmp_path_factory.mktemp("demo")
+    return folder, _hub("demo", "--data-dir", str(folder / "data"), "--people", "400", cwd=folder)
+
+
+def test_the_demo_runs_every_agency_and_says_where_its_data_is(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, result = demo
+    assert result.returncode == 0, result.stderr
+    assert "What each agency's connector produced" in result.stdout
+    assert str(folder / "data" / "outbox") in result.stdout
+    assert len(list((folder / "data" / "outbox").glob("*.jsonl"))) == 12
+
+
+def test_no_name_or_nhs_number_leaves_the_agencies_in_the_demo(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, _ = demo
+    data = folder / "data"
+    with (data / "place" / "truth" / "people.csv").open(encoding="utf-8", newline="") as people:
+        rows = list(csv.DictReader(people))
+    secrets = {r["nhs_number"] for r in rows} | {r["name"] for r in rows}
+    outbox = "".join(p.read_text(encoding="utf-8") for p in (data / "outbox").glob("*.jsonl"))
+    assert outbox
+    assert [s for s in secrets if s in outbox] == []
+
+
+def test_connect_exits_1_when_rows_are_refused_and_names_them(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, _ = demo
+    place = folder / "data" / "place"
+    result = _hub(
+        "connect",
+        str(place / "extracts" / "nhs-gp.csv"),
+        "--mapping",
+        str(place / "mappings" / "nhs-gp.toml"),
+        "--place",
+        str(place / "place.toml"),
+        "--key",
+        str(folder / "data" / "place-key.toml"),
+        "--out",
+        str(folder / "gp.jsonl"),
+        cwd=folder,
+    )
+    refused = result.stdout.count("refused: nhs-gp.csv, line ")
+    assert (result.returncode, refused > 0) in {(1, True), (0, False)}
+    assert (folder / "gp.jsonl").stat().st_size > 0
+
+
+def test_bad_input_exits_2_with_a_sentence_not_a_traceback(tmp_path: Path) -> None:
+    result = _hub(
+        "connect", "x.csv", "--mapping", "m.toml", "--place", "nowhere.toml", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "cannot read the place file" in result.stderr
+    assert "Traceback" not in result.stderr
