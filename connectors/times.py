@@ -16,6 +16,7 @@ from schemas.base import format_rfc3339
 
 _CLOCK_ONLY = re.compile(r"^(%[HIMSfpz]|[:.])+$")
 _MEMO_LIMIT = 200_000
+_ISO_CLOCKS = {"%H:%M": "09:30", "%H:%M:%S": "09:30:00"}  # format: a sample of its exact length
 
 
 class LocalTimes:
@@ -64,8 +65,7 @@ class LocalTimes:
             return None if day is None else datetime.combine(day, time())
         key = (number, clock_text)
         if key not in self._clocks:
-            parsed = _strptime(clock_text, clock_format)
-            self._clocks[key] = None if parsed is None else parsed.timetz()
+            self._clocks[key] = _clock(clock_text, clock_format)
         clock = self._clocks[key]
         return None if clock is None else datetime.combine(day, clock)
 
@@ -75,6 +75,17 @@ def _strptime(text: str, fmt: str) -> datetime | None:
         return datetime.strptime(text, fmt)
     except ValueError:
         return None
+
+
+def _clock(text: str, fmt: str) -> time | None:
+    """A clock time; the common 24-hour forms are read by the C parser, the rest by strptime."""
+    if fmt in _ISO_CLOCKS and len(text) == len(_ISO_CLOCKS[fmt]) and text[2] == ":":
+        try:
+            return time.fromisoformat(text)
+        except ValueError:
+            return None
+    parsed = _strptime(text, fmt)
+    return None if parsed is None else parsed.timetz()
 
 
 def _split(fmt: str) -> tuple[str, str]:
