@@ -16,7 +16,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from connectors.mapping import (
@@ -356,7 +355,7 @@ class CsvConnector:
     def _validated(self, name: str, batch: Batch, lines: list[int]) -> Batch:
         """Check the batch against the contract in one call; drop and report the rows that fail."""
         try:
-            AgencyBatchAdapter.validate_json(orjson.dumps(batch.events))
+            AgencyBatchAdapter.validate_python(batch.events)
         except ValidationError as exc:
             bad: dict[int, Rejection] = {}
             for error in exc.errors(include_input=False, include_url=False):
