@@ -1,0 +1,179 @@
+"""Ingest: check what an agency sends, key its pseudonyms again, drop repeats, append to the log.
+
+    ingest = Ingest(log, SqliteSeen(path), hub_key)
+    outcomes = ingest.submit("police-north", events)   # one Outcome per event, in order
+
+Each event comes out accepted, duplicate, or rejected with the field and the reason (never
+the value). What is appended names nobody: the agency-stage pseudonyms (person, record, unit)
+are keyed again with the hub's own key (DOMAIN.md), and the event id is derived anew from the
+hub-stage record pseudonym, so nothing the place key can reproduce is ever stored.
+"""
+
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import ValidationError
+
+from connectors.pseudonym import keyed_sha256
+from hub.guard import identifier_kind
+from hub.log import EventLog, LogRecord
+from schemas.events import AgencyEventAdapter, agency_urn, event_id
+from schemas.validation import describe_error
+
+Status = Literal["accepted", "duplicate", "rejected"]
+PSEUDONYM_FIELDS = frozenset({"unit", "recordref"})  # in `data`, at any depth
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one submitted event; `id` is the agency's own event id where it had one."""
+
+    status: Status
+    id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+class Seen(ABC):
+    """The port that remembers which (source, hub event id) pairs have been accepted."""
+
+    @abstractmethod
+    def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of `keys` already accepted."""
+
+    @abstractmethod
+    def remember(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Record `keys` as accepted (after they are safely in the log)."""
+
+
+class SqliteSeen(Seen):
+    """The embedded Seen: one SQLite table beside the log."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute(
+            "create table if not exists accepted (source text, id text, primary key (source, id))"
+            " without rowid"
+        )
+
+    def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        query = "select 1 from accepted where source = ? and id = ?"
+        for key in keys:
+            if self._db.execute(query, key).fetchone():
+                found.add(key)
+        return found
+
+    def remember(self, keys: Sequence[tuple[str, str]]) -> None:
+        with self._db:
+            self._db.execute("begin")
+            self._db.executemany("insert or ignore into accepted values (?, ?)", keys)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Ingest:
+    """Checks, re-keys, dedupes and appends agency events; see the module docstring."""
+
+    def __init__(self, log: EventLog, seen: Seen, hub_key: bytes) -> None:
+        if len(hub_key) < 32:
+            raise ValueError("the hub key must be at least 32 bytes")
+        self._log, self._seen = log, seen
+        self._digest = keyed_sha256(hub_key)
+
+    def rekey(self, pseudonym: str) -> str:
+        """The hub-stage pseudonym: HMAC-SHA256(hub key, agency-stage pseudonym)."""
+        return self._digest(pseudonym.encode()).hex()
+
+    def submit(self, agency: str, events: Sequence[dict[str, Any]]) -> list[Outcome]:
+        """Take a batch from `agency`; return one Outcome per event, in the order given."""
+        outcomes: list[Outcome | None] = [None] * len(events)
+        checked = self._checked(agency, events, outcomes)
+        pending: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        for index, event in checked:
+            stored = self._hub_stage(event)
+            key = (stored["source"], stored["id"])
+            if key in pending:
+                outcomes[index] = Outcome("duplicate", event["id"])
+            else:
+                pending[key] = (index, stored)
+        for key in self._seen.known(pending):
+            index, _ = pending.pop(key)
+            outcomes[index] = Outcome("duplicate", events[index].get("id"))
+        if pending:
+            self._log.append(
+                [LogRecord(key=s["subject"], value=orjson.dumps(s)) for _, s in pending.values()]
+            )
+            self._seen.remember(list(pending))
+        for index, _ in pending.values():
+            outcomes[index] = Outcome("accepted", events[index]["id"])
+        return [o if o is not None else Outcome("rejected", reason="not checked") for o in outcomes]
+
+    def _checked(
+        self, agency: str, events: Sequence[dict[str, Any]], outcomes: list[Outcome | None]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The events that pass schema, source and raw-identifier checks; the others rejected."""
+        source = agency_urn(agency)
+        passed = []
+        for index, event in enumerate(events):
+            event_id_ = event.get("id") if isinstance(event, dict) else None
+            given_id = event_id_ if isinstance(event_id_, str) else None
+            try:
+                AgencyEventAdapter.validate_python(event)
+            except ValidationError as exc:
+                field, reason = describe_error(
+                    exc.errors(include_input=False, include_url=False)[0]
+                )
+                outcomes[index] = Outcome("rejected", given_id, field, reason)
+                continue
+            if event["source"] != source:
+                reason = f"forbidden: an agency publishes only as itself ({source})"
+                outcomes[index] = Outcome("rejected", given_id, "source", reason)
+                continue
+            problem = _raw_identifier(event)
+            if problem is not None:
+                outcomes[index] = Outcome("rejected", given_id, *problem)
+                continue
+            passed.append((index, event))
+        return passed
+
+    def _hub_stage(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event as stored: every agency-stage pseudonym keyed again, the id derived anew."""
+        stored = dict(event)
+        stored["subject"] = self.rekey(event["subject"])
+        stored["recordref"] = self.rekey(event["recordref"])
+        stored["id"] = event_id(stored["recordref"], event["recordversion"])
+        data = dict(event["data"])
+        if "unit" in data:
+            data["unit"] = self.rekey(data["unit"])
+        if isinstance(data.get("referral"), dict):
+            link = dict(data["referral"])
+            link["recordref"] = self.rekey(link["recordref"])
+            data["referral"] = link
+        stored["data"] = data
+        return stored
+
+
+def _raw_identifier(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, reason) for the first coded or free-text field that holds a raw identifier."""
+    fields: list[tuple[str, object]] = [("locality", event["locality"])]
+    stack: list[tuple[str, object]] = [("data", event["data"])]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [(f"{path}.{k}", v) for k, v in value.items() if k not in PSEUDONYM_FIELDS]
+        else:
+            fields.append((path, value))
+    for path, value in fields:
+        if isinstance(value, str):
+            kind = identifier_kind(value)
+            if kind is not None:
+                return path, f"looks like {kind}; raw identifiers never enter the hub"
+    return None

@@ -1,0 +1,21 @@
+"""The event log: a port (`EventLog`) and its adapters; only `schemas` and the standard library."""
+
+from hub.log.embedded import EmbeddedLog
+from hub.log.port import (
+    DEFAULT_PARTITIONS,
+    EventLog,
+    LogEntry,
+    LogError,
+    LogRecord,
+    partition_for,
+)
+
+__all__ = [
+    "DEFAULT_PARTITIONS",
+    "EmbeddedLog",
+    "EventLog",
+    "LogEntry",
+    "LogError",
+    "LogRecord",
+    "partition_for",
+]

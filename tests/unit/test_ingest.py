@@ -1,0 +1,127 @@
+"""Ingest: schema, source and raw-identifier checks, the hub's own pseudonyms, no repeats."""
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from hub.ingest import Ingest, Seen, SqliteSeen
+from hub.log import EmbeddedLog, EventLog
+from tests.unit.test_events import EXAMPLES, _event
+
+HUB_KEY = b"h" * 32
+
+
+class MemorySeen(Seen):
+    def __init__(self) -> None:
+        self.keys: set[tuple[str, str]] = set()
+
+    def known(self, keys: Any) -> set[tuple[str, str]]:
+        return {k for k in keys if k in self.keys}
+
+    def remember(self, keys: Any) -> None:
+        self.keys.update(keys)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> EventLog:
+    return EmbeddedLog(tmp_path / "log.sqlite")
+
+
+def _stored(log: EventLog) -> list[dict[str, Any]]:
+    found = []
+    for partition, end in log.end_offsets().items():
+        found += [orjson.loads(e.value) for e in log.read(partition, 0, end)]
+    return found
+
+
+def _referral(**change: Any) -> dict[str, Any]:
+    return _event("hub.referral.made.v1", EXAMPLES["hub.referral.made.v1"], **change)
+
+
+def test_an_accepted_event_is_stored_under_the_hubs_own_pseudonyms(log: EventLog) -> None:
+    ingest = Ingest(log, MemorySeen(), HUB_KEY)
+    event = _event("hub.service.started.v1", EXAMPLES["hub.service.started.v1"])
+    assert [o.status for o in ingest.submit("police-north", [event])] == ["accepted"]
+    (stored,) = _stored(log)
+    assert stored["subject"] == ingest.rekey(event["subject"])
+    assert stored["recordref"] == ingest.rekey(event["recordref"])
+    assert stored["id"] == f"{stored['recordref']}-v1"
+    link = stored["data"]["referral"]
+    assert link["recordref"] == ingest.rekey(event["data"]["referral"]["recordref"])
+    agency_stage = {event["subject"], event["recordref"], event["data"]["referral"]["recordref"]}
+    assert not any(p in orjson.dumps(stored).decode() for p in agency_stage)
+
+
+def test_the_same_event_twice_is_a_duplicate_and_stored_once(log: EventLog) -> None:
+    ingest = Ingest(log, MemorySeen(), HUB_KEY)
+    first = ingest.submit("police-north", [_referral(), _referral()])
+    again = ingest.submit("police-north", [_referral()])
+    assert [o.status for o in first + again] == ["accepted", "duplicate", "duplicate"]
+    assert len(_stored(log)) == 1
+
+
+def test_a_corrected_record_is_a_new_event(log: EventLog) -> None:
+    ingest = Ingest(log, MemorySeen(), HUB_KEY)
+    corrected = _referral(id=f"{'cd' * 32}-v2", recordversion=2)
+    outcomes = ingest.submit("police-north", [_referral(), corrected])
+    assert [o.status for o in outcomes] == ["accepted", "accepted"]
+    assert sorted(e["recordversion"] for e in _stored(log)) == [1, 2]
+
+
+def test_an_agency_may_publish_only_as_itself(log: EventLog) -> None:
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY).submit("homes-trust", [_referral()])
+    assert (outcome.status, outcome.field) == ("rejected", "source")
+    assert "forbidden" in (outcome.reason or "")
+    assert _stored(log) == []
+
+
+@pytest.mark.parametrize(
+    ("data_change", "kind"),
+    [
+        ({"need": "9434765919"}, "NHS number"),
+        ({"need": "07700900123"}, "phone number"),
+        ({"need": "1980-01-02"}, "date"),
+        ({"service": "02-01-1980"}, "date"),
+    ],
+)
+def test_a_raw_identifier_in_a_coded_field_is_refused_by_field(
+    log: EventLog, data_change: dict[str, str], kind: str
+) -> None:
+    data = dict(EXAMPLES["hub.referral.made.v1"], **data_change)
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY).submit(
+        "police-north", [_event("hub.referral.made.v1", data)]
+    )
+    assert outcome.status == "rejected"
+    assert outcome.field == f"data.{next(iter(data_change))}"
+    assert kind in (outcome.reason or "")
+    assert next(iter(data_change.values())) not in (outcome.reason or "")
+
+
+def test_a_pseudonym_is_never_mistaken_for_a_raw_identifier(log: EventLog) -> None:
+    # 64 hex characters that hold a check-digit-valid NHS number and a phone-like run.
+    tricky = ("9434765919" + "07700900123" + "0" * 43)[:64]
+    event = _event(
+        "hub.supportunit.linked.v1", {"unit": tricky, "role": "household"}, subject=tricky
+    )
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY).submit("police-north", [event])
+    assert outcome.status == "accepted"
+
+
+def test_a_schema_error_is_rejected_naming_the_field_not_the_value(log: EventLog) -> None:
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY).submit(
+        "police-north", [_referral(time="05/03/2024 10:00")]
+    )
+    assert (outcome.status, outcome.field) == ("rejected", "time")
+    assert "05/03/2024" not in (outcome.reason or "")
+
+
+def test_the_embedded_seen_store_remembers_across_restarts(tmp_path: Path, log: EventLog) -> None:
+    first = SqliteSeen(tmp_path / "seen.sqlite")
+    Ingest(log, first, HUB_KEY).submit("police-north", [_referral()])
+    first.close()
+    again = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY).submit(
+        "police-north", [_referral()]
+    )
+    assert [o.status for o in again] == ["duplicate"]
