@@ -4,15 +4,17 @@
     outcomes = ingest.submit("police-north", events)   # one Outcome per event, in order
 
 Each event comes out accepted, duplicate, or rejected with the field and the reason (never
-the value). What is appended names nobody: the agency-stage pseudonyms (person, record, unit)
+the value). The hub's record time is added beside the agency's event time (`recordedat`). What
+is appended names nobody: the agency-stage pseudonyms (person, record, unit)
 are keyed again with the hub's own key (DOMAIN.md), and the event id is derived anew from the
 hub-stage record pseudonym, so nothing the place key can reproduce is ever stored.
 """
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +24,7 @@ from pydantic import ValidationError
 from connectors.pseudonym import keyed_sha256
 from hub.guard import identifier_kind
 from hub.log import EventLog, LogRecord
+from schemas.base import format_rfc3339
 from schemas.events import AgencyEventAdapter, agency_urn, event_id
 from schemas.validation import describe_error
 
@@ -82,10 +85,16 @@ class SqliteSeen(Seen):
 class Ingest:
     """Checks, re-keys, dedupes and appends agency events; see the module docstring."""
 
-    def __init__(self, log: EventLog, seen: Seen, hub_key: bytes) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        seen: Seen,
+        hub_key: bytes,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if len(hub_key) < 32:
             raise ValueError("the hub key must be at least 32 bytes")
-        self._log, self._seen = log, seen
+        self._log, self._seen, self._clock = log, seen, clock
         self._digest = keyed_sha256(hub_key)
 
     def rekey(self, pseudonym: str) -> str:
@@ -108,6 +117,9 @@ class Ingest:
             index, _ = pending.pop(key)
             outcomes[index] = Outcome("duplicate", events[index].get("id"))
         if pending:
+            recorded_at = format_rfc3339(self._clock())
+            for _, stored in pending.values():
+                stored["recordedat"] = recorded_at
             self._log.append(
                 [LogRecord(key=s["subject"], value=orjson.dumps(s)) for _, s in pending.values()]
             )

@@ -1,0 +1,81 @@
+"""The Journey aggregate: one person's cross-agency journey, keyed by their hub pseudonym.
+
+Each agency event the hub accepts about the person is recorded once, with the time it happened
+at the agency (the domain event's own timestamp) and the time the hub recorded it beside it.
+Nothing here reads a clock, so replaying the same events stores the same bytes.
+
+    at = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
+    journey = Journey(person, timestamp=at)
+    journey.record(source="police-north", event_id=..., type="hub.referral.made.v1", ...)
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from schemas.errors import HubError
+
+# Never change: every stored journey's id is derived from it and the person's pseudonym.
+JOURNEY_NAMESPACE = UUID("2b0c3f4e-59e4-4c57-9a0f-7d8f0d1c6a11")
+OBJECTION = "hub.objection.recorded.v1"
+
+
+class JourneyError(HubError):
+    """A journey command refused: the message says which event and why."""
+
+
+class Journey(Aggregate):
+    """What the agencies of a place have recorded about one person, in the order received."""
+
+    class Event(Aggregate.Event):
+        @staticmethod
+        def create_timestamp() -> datetime:
+            # The domain has no clock: a command without its time is a programming error.
+            raise JourneyError("a journey event needs the time it happened; pass it")
+
+    @staticmethod
+    def create_id(person: str) -> UUID:
+        """The same hub pseudonym always gives the same journey id."""
+        return uuid5(JOURNEY_NAMESPACE, person)
+
+    @event("Started")
+    def __init__(self, person: str, *, timestamp: datetime) -> None:
+        self.person = person
+        self.applied: dict[str, int] = {}  # "source id" -> record version
+        self.latest: dict[str, int] = {}  # "source recordref" -> highest version recorded
+        self.objected_at: datetime | None = None
+
+    def has_recorded(self, source: str, event_id: str) -> bool:
+        """True if this agency event is already part of the journey (applying it is a no-op)."""
+        return f"{source} {event_id}" in self.applied
+
+    def is_current(self, source: str, recordref: str, recordversion: int) -> bool:
+        """True unless a higher version of the same agency record has been recorded."""
+        return recordversion >= self.latest.get(f"{source} {recordref}", 0)
+
+    def check_not_recorded(self, source: str, event_id: str) -> None:
+        if self.has_recorded(source, event_id):
+            raise JourneyError(f"event {event_id} from {source} is already in the journey")
+
+    @event("AgencyEventRecorded")
+    def record(
+        self,
+        source: str,
+        event_id: str,
+        event_type: str,
+        locality: str,
+        recordref: str,
+        recordversion: int,
+        data: dict[str, Any],
+        recorded_at: datetime,
+        *,
+        timestamp: datetime,
+    ) -> None:
+        """Record one agency event; its `timestamp` is when it happened at the agency."""
+        self.applied[f"{source} {event_id}"] = recordversion
+        key = f"{source} {recordref}"
+        self.latest[key] = max(recordversion, self.latest.get(key, 0))
+        if event_type == OBJECTION and self.objected_at is None:
+            self.objected_at = timestamp
