@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unre
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connectors.pseudonym import load_pseudonymiser, new_key_file
+from connectors.csv_connector import CsvConnector
+from connectors.mapping import load_mapping
+from connectors.pseudonym import load_pseudonymiser
 from connectors.run import ConnectReport, connect_extract
 from connectors.synth import synthesise
+from hub.bootstrap import Settings, open_hub
+from hub.demo import run_demo
 from schemas.errors import HubError
 from schemas.place import load_place
 
@@ -112,42 +117,83 @@ def demo(
     people: Annotated[int, typer.Option(min=1, help="How many people live in the place.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic place.")] = 1,
 ) -> None:
-    """Run the flow on the embedded default: synthesise a place, then every agency's connector.
+    """Run the whole hub on the embedded default: a synthetic place's agencies' records in,
+    through connectors, ingest, the log and the worker into the event store.
 
-    Example: `hub demo --data-dir hub-data`
+    Example: `hub demo --data-dir hub-data --people 20000`
     """
-    place_dir = data_dir / "place"
-    with _progress() as progress:
-        task = progress.add_task("synthesising the place", total=people)
-        summary = synthesise(
-            place_dir, people=people, seed=seed, progress=lambda n: progress.advance(task, n)
-        )
-        key_file = data_dir / "place-key.toml"
-        if not key_file.exists():
-            new_key_file(key_file)
-        place = load_place(place_dir / "place.toml")
-        pseudonymiser = load_pseudonymiser(key_file)
-        reports = []
-        rows = progress.add_task("agencies' connectors", total=summary.total_rows)
-        for agency in place.agencies:
-            reports.append(
-                connect_extract(
-                    place_dir / "extracts" / f"{agency.slug}.csv",
-                    place_dir / "mappings" / f"{agency.slug}.toml",
-                    place,
-                    pseudonymiser,
-                    data_dir / "outbox" / f"{agency.slug}.jsonl",
-                    progress=lambda n: progress.advance(rows, n),
-                )
-            )
-    _print_reports(reports, show=5, sectors={a.slug: a.sector for a in place.agencies})
+    settings = Settings(data_dir=data_dir)
+    with _progress() as progress, open_hub(settings) as hub:
+
+        def stage(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda n: progress.advance(task, n)
+
+        run = run_demo(hub, people, seed, stage)
+    table = Table(title=f"{run.place.name}: what each agency sent, and what the hub accepted")
+    columns = ("agency", "sector", "rows", "refused at agency", "accepted", "duplicate", "rejected")
+    for name in columns:
+        table.add_column(name, justify="left" if name in {"agency", "sector"} else "right")
+    for a in run.agencies:
+        numbers = (a.rows, a.refused, a.accepted, a.duplicate, a.rejected)
+        table.add_row(a.agency, a.sector, *(f"{n:,}" for n in numbers))
+    console.print(table)
+    reasons = [reason for a in run.agencies for reason in a.reasons]
+    for reason in reasons[:3]:
+        console.print(f"  refused: {reason}", highlight=False)
+    if len(reasons) > 3:
+        console.print(f"  ... and {len(reasons) - 3:,} more; `hub connect` lists them all")
     console.print(
-        f"The place [bold]{place.name}[/]: {summary.people:,} people, {len(place.agencies)} "
-        f"agencies, {len(place.localities)} localities.\n"
-        "Extracts (with names and NHS numbers, as agencies hold them): "
-        f"[cyan]{place_dir / 'extracts'}[/]\n"
-        f"Pseudonymised events, ready to publish: [cyan]{data_dir / 'outbox'}[/]"
+        f"{run.synth.people:,} people, {len(run.place.agencies)} agencies, "
+        f"{len(run.place.localities)} localities; the worker applied {run.applied:,} events.\n"
+        f"Data folder: [cyan]{data_dir}[/] (extracts as agencies hold them under "
+        f"[cyan]{data_dir / 'place' / 'extracts'}[/]; the event store is "
+        f"[cyan]{data_dir / 'hub.db'}[/])"
     )
+
+
+@app.command()
+def ingest(
+    extract: Annotated[Path, typer.Argument(help="The agency's CSV extract.", dir_okay=False)],
+    mapping: Annotated[Path, typer.Option(help="The agency's mapping file (TOML).")],
+    agency: Annotated[str, typer.Option(help="The agency sending it (its slug).")],
+    place: Annotated[Path, typer.Option(help="The place file.")] = Path(
+        "hub-data/place/place.toml"
+    ),
+    key: Annotated[Path, typer.Option(help="The place key file.")] = Path(
+        "hub-data/place-key.toml"
+    ),
+    data_dir: DataDir = Path("hub-data"),
+) -> None:
+    """Send one extract through its connector into the hub, and apply it to the store.
+
+    Each event is accepted, a duplicate, or rejected with its field and reason; the exit code
+    is 1 if any row was refused or rejected.
+
+    Example: `hub ingest police.csv --mapping police.toml --agency police-north`
+    """
+    the_place = load_place(place)
+    the_mapping = load_mapping(mapping, the_place)
+    if the_mapping.agency != agency:
+        raise HubError(f"{mapping} maps {the_mapping.agency!r}'s extract, not {agency!r}'s")
+    connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "refused": 0}
+    problems: list[str] = []
+    with open_hub(Settings(data_dir=data_dir)) as hub:
+        for batch in connector.read(extract):
+            counts["refused"] += len(batch.rejections)
+            problems += [str(r) for r in batch.rejections]
+            for outcome in hub.ingest.submit(agency, batch.events):
+                counts[outcome.status] += 1
+                if outcome.status == "rejected":
+                    problems.append(f"event {outcome.id}: {outcome.field}: {outcome.reason}")
+        applied = hub.worker.run_until_caught_up()
+    for problem in problems[:50]:
+        console.print(f"  {problem}", highlight=False)
+    summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    console.print(f"{extract.name}: {summary}; {applied:,} events applied to the store")
+    if counts["rejected"] or counts["refused"]:
+        raise typer.Exit(1)
 
 
 def _print_reports(

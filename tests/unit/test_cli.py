@@ -9,6 +9,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from connectors.pseudonym import load_pseudonymiser
 from hub.cli import app
 
 runner = CliRunner()
@@ -27,7 +28,7 @@ def _hub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_there_are_the_commands_this_stage_promises() -> None:
-    assert {"synth", "connect", "demo"} <= set(COMMANDS)
+    assert {"synth", "connect", "demo", "ingest"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -44,27 +45,34 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
     return folder, _hub("demo", "--data-dir", str(folder / "data"), "--people", "400", cwd=folder)
 
 
-def test_the_demo_runs_every_agency_and_says_where_its_data_is(
+def test_the_demo_runs_every_agency_into_the_store_and_says_where_its_data_is(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, result = demo
     assert result.returncode == 0, result.stderr
-    assert "What each agency's connector produced" in result.stdout
-    assert str(folder / "data" / "outbox") in result.stdout
-    assert len(list((folder / "data" / "outbox").glob("*.jsonl"))) == 12
+    assert "what each agency sent, and what the hub accepted" in result.stdout
+    assert "the worker applied" in result.stdout
+    assert str(folder / "data") in result.stdout
+    assert (folder / "data" / "hub.db").stat().st_size > 0
 
 
-def test_no_name_or_nhs_number_leaves_the_agencies_in_the_demo(
+def test_no_name_nhs_number_or_agency_pseudonym_is_stored_by_the_demo(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, _ = demo
     data = folder / "data"
     with (data / "place" / "truth" / "people.csv").open(encoding="utf-8", newline="") as people:
         rows = list(csv.DictReader(people))
+    pseudonymiser = load_pseudonymiser(data / "place-key.toml")
+    agency_stage = {pseudonymiser.person(r["nhs_number"]) for r in rows}
     secrets = {r["nhs_number"] for r in rows} | {r["name"] for r in rows}
-    outbox = "".join(p.read_text(encoding="utf-8") for p in (data / "outbox").glob("*.jsonl"))
-    assert outbox
-    assert [s for s in secrets if s in outbox] == []
+    assert len(secrets) > 400
+    outside_extracts = [p for p in data.rglob("*") if p.is_file() and "place" not in p.parts]
+    assert {p.name for p in outside_extracts} >= {"hub.db", "log.sqlite", "seen.sqlite"}
+    for path in outside_extracts:
+        content = path.read_bytes().decode("utf-8", errors="replace")
+        assert [s for s in secrets if s in content] == [], path
+        assert [p for p in agency_stage if p in content] == [], path
 
 
 def test_connect_exits_1_when_rows_are_refused_and_names_them(
