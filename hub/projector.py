@@ -1,0 +1,117 @@
+"""The projection updater: the event store's notification log into the DuckDB facts table.
+
+One process owns the DuckDB file (DuckDB lets no second process open a file being written).
+The position reached is kept in the same DuckDB transaction as the rows it loaded, so an
+interrupted load resumes without losing or doubling a row.
+
+    projector = Projector(app, duckdb.connect("hub-data/projections.duckdb"), place)
+    projector.catch_up()
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+from eventsourcing.utils import get_topic
+
+from hub.application import Hub
+from hub.domain.journey import Journey
+from projections.facts import create_facts, insert_facts
+from schemas.place import Place
+
+RECORDED = get_topic(Journey.AgencyEventRecorded)  # type: ignore[attr-defined]
+PLAIN_FIELDS = (
+    "need",
+    "service",
+    "urgency",
+    "reason",
+    "channel",
+    "purpose",
+    "domain",
+    "level",
+    "outcome",
+    "value",
+    "instrument",
+    "reported_by",
+    "unit",
+    "role",
+    "scope",
+)
+
+
+class Projector:
+    """Loads stored agency events into `facts`, from the position it last reached."""
+
+    def __init__(self, app: Hub, con: duckdb.DuckDBPyConnection, place: Place, batch: int = 5000):
+        self.app, self.con, self.batch = app, con, batch
+        self._sectors = {a.slug: a.sector for a in place.agencies}
+        self._zone = place.zone()
+        create_facts(con)
+        con.execute("create table if not exists projection_state (position bigint not null)")
+        if con.execute("select count(*) from projection_state").fetchone() == (0,):
+            con.execute("insert into projection_state values (0)")
+
+    @property
+    def position(self) -> int:
+        """The last store position loaded (0 before the first)."""
+        row = self.con.execute("select position from projection_state").fetchone()
+        return int(row[0]) if row else 0
+
+    def lag(self) -> int:
+        """How many store positions are not yet loaded (events of every kind)."""
+        return (self.app.recorder.max_notification_id() or 0) - self.position
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Load everything stored since the last position; return how many facts were added."""
+        added = 0
+        while True:
+            start = self.position
+            end = self.app.recorder.max_notification_id() or 0
+            if start >= end:
+                return added
+            stop = min(end, start + self.batch)
+            notifications = self.app.recorder.select_notifications(
+                start=start,
+                limit=self.batch,
+                stop=stop,
+                topics=[RECORDED],
+                inclusive_of_start=False,
+            )
+            rows = list(self._rows(notifications))
+            self.con.execute("begin transaction")
+            try:
+                added += insert_facts(self.con, rows)
+                self.con.execute("update projection_state set position = ?", [stop])
+                self.con.execute("commit")
+            except BaseException:
+                self.con.execute("rollback")
+                raise
+            if progress is not None:
+                progress(stop - start)
+
+    def _rows(self, notifications: Any) -> Iterator[dict[str, object]]:
+        for notification in notifications:
+            event: Any = self.app.mapper.to_domain_event(notification)
+            agency = event.source.removeprefix("urn:agency:")
+            data = event.data
+            row: dict[str, object] = {
+                "position": notification.id,
+                "event_id": event.event_id,
+                "agency": agency,
+                "sector": self._sectors.get(agency),
+                "type": event.event_type.removeprefix("hub.").rsplit(".v", 1)[0],
+                "time": event.timestamp,
+                "local_month": event.timestamp.astimezone(self._zone).strftime("%Y-%m"),
+                "person": str(event.originator_id),
+                "locality": event.locality,
+                "recordref": event.recordref,
+                "recordversion": event.recordversion,
+            }
+            row.update({name: data[name] for name in PLAIN_FIELDS if name in data})
+            for name in ("to_agency", "redirect_agency"):
+                if name in data:
+                    row[name] = data[name].removeprefix("urn:agency:")
+            if "referral" in data:
+                row["referral_agency"] = data["referral"]["source"].removeprefix("urn:agency:")
+                row["referral_recordref"] = data["referral"]["recordref"]
+            yield row
