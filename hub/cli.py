@@ -3,12 +3,14 @@
 Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unreadable input.
 """
 
+import csv
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,8 +21,11 @@ from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
 from connectors.run import ConnectReport, connect_extract
 from connectors.synth import synthesise
+from hub.answers import DEMO_VIEWS, Projections, months_back
 from hub.bootstrap import Settings, open_hub
 from hub.demo import run_demo
+from projections.disclosure import Cell, ControlledTable
+from projections.questions import QUESTIONS
 from schemas.errors import HubError
 from schemas.place import load_place
 
@@ -130,6 +135,15 @@ def demo(
             return lambda n: progress.advance(task, n)
 
         run = run_demo(hub, people, seed, stage)
+        with Projections(hub, run.place) as projections:
+            projections.catch_up(stage("projections: store to DuckDB", projections.projector.lag()))
+            span = projections.months()
+            answers = []
+            for slug, by, back in DEMO_VIEWS:
+                period = (
+                    None if span is None or back is None else (months_back(span[1], back), span[1])
+                )
+                answers.append((slug, by, period, projections.answer(slug, by, period)))
     table = Table(title=f"{run.place.name}: what each agency sent, and what the hub accepted")
     columns = ("agency", "sector", "rows", "refused at agency", "accepted", "duplicate", "rejected")
     for name in columns:
@@ -143,12 +157,15 @@ def demo(
         console.print(f"  refused: {reason}", highlight=False)
     if len(reasons) > 3:
         console.print(f"  ... and {len(reasons) - 3:,} more; `hub connect` lists them all")
+    for slug, by, period, answer_table in answers:
+        _print_answer(slug, by, period, answer_table, limit=12)
+    console.print(SUPPRESSED_NOTE)
     console.print(
         f"{run.synth.people:,} people, {len(run.place.agencies)} agencies, "
         f"{len(run.place.localities)} localities; the worker applied {run.applied:,} events.\n"
         f"Data folder: [cyan]{data_dir}[/] (extracts as agencies hold them under "
         f"[cyan]{data_dir / 'place' / 'extracts'}[/]; the event store is "
-        f"[cyan]{data_dir / 'hub.db'}[/])"
+        f"[cyan]{data_dir / 'hub.db'}[/]). Ask more with `hub query SLUG --by CUT`."
     )
 
 
@@ -194,6 +211,106 @@ def ingest(
     console.print(f"{extract.name}: {summary}; {applied:,} events applied to the store")
     if counts["rejected"] or counts["refused"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def query(
+    slug: Annotated[str, typer.Argument(help=f"The question: {', '.join(QUESTIONS)}.")],
+    by: Annotated[
+        str, typer.Option(help="Cuts, comma-separated (each question allows its own).")
+    ] = "",
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last month, YYYY-MM.")] = None,
+    format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    place: Annotated[
+        Path | None, typer.Option(help="The place file (default: the data folder's).")
+    ] = None,
+    data_dir: DataDir = Path("hub-data"),
+) -> None:
+    """Answer one commissioner question, always under disclosure control.
+
+    Example: `hub query demand --by locality,need --from 2025-01 --to 2025-03 --format csv`
+    """
+    if format_ not in {"table", "csv", "json"}:
+        raise HubError(f"--format {format_!r}: choose table, csv or json")
+    cuts = [cut.strip() for cut in by.split(",") if cut.strip()]
+    period = None
+    if from_ or to:
+        if not (from_ and to):
+            raise HubError("give both --from and --to (whole months, YYYY-MM), or neither")
+        period = (from_, to)
+    settings = Settings(data_dir=data_dir)
+    the_place = load_place(place or data_dir / "place" / "place.toml")
+    with open_hub(settings) as hub:
+        hub.worker.run_until_caught_up()
+        with Projections(hub, the_place) as projections:
+            projections.catch_up()
+            table = projections.answer(slug, cuts, period)
+            position = projections.projector.position
+    if format_ == "json":
+        document = {"question": slug, "by": cuts, "period": period, "position": position}
+        sys.stdout.write(
+            orjson.dumps(document | table.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
+    elif format_ == "csv":
+        _write_csv(table)
+    else:
+        _print_answer(slug, cuts, period, table, limit=None)
+        console.print(SUPPRESSED_NOTE + f" Store position {position:,}.")
+
+
+SUPPRESSED_NOTE = (
+    "[dim]*[/] suppressed: a count from 1 to 7, or a figure that would reveal one; "
+    "counts are rounded to the nearest 5."
+)
+
+
+def _columns(table: ControlledTable) -> list[str]:
+    first = (table.rows or table.totals or (None,))[0]
+    return [] if first is None else list(first.cells)
+
+
+def _shown(cell: Cell) -> str:
+    return "*" if cell.suppressed else f"{cell.value:,}"
+
+
+def _print_answer(
+    slug: str,
+    by: Sequence[str],
+    period: tuple[str, str] | None,
+    table: ControlledTable,
+    limit: int | None,
+) -> None:
+    span = f", {period[0]} to {period[1]}" if period else ""
+    cut = f" by {', '.join(by)}" if by else ""
+    out = Table(title=f"{slug}{cut}{span}: {QUESTIONS[slug].description}", title_justify="left")
+    measures = _columns(table)
+    for name in (*table.dims, *measures):
+        out.add_column(name, justify="right" if name in measures else "left")
+    rows = list(table.rows) if limit is None else list(table.rows)[:limit]
+    for row in rows:
+        out.add_row(
+            *(str(row.dims[d]) for d in table.dims), *(_shown(row.cells[m]) for m in measures)
+        )
+    for row in table.totals:
+        dims = (str(row.dims.get(d, "all")) for d in table.dims)
+        out.add_row(*dims, *(_shown(row.cells[m]) for m in measures), style="bold")
+    console.print(out)
+    if limit is not None and len(table.rows) > limit:
+        again = f"hub query {slug}" + (f" --by {','.join(by)}" if by else "")
+        console.print(f"  ... {len(table.rows) - limit:,} more rows: `{again}`")
+
+
+def _write_csv(table: ControlledTable) -> None:
+    measures = _columns(table)
+    writer = csv.writer(sys.stdout)
+    writer.writerow([*table.dims, *measures])
+    for row in (*table.rows, *table.totals):
+        cells = [row.cells[m] for m in measures]
+        writer.writerow(
+            [row.dims.get(d, "all") for d in table.dims]
+            + ["suppressed" if c.suppressed else c.value for c in cells]
+        )
 
 
 def _print_reports(

@@ -48,14 +48,14 @@ class Projector:
         self._zone = place.zone()
         create_facts(con)
         con.execute("create table if not exists projection_state (position bigint not null)")
-        if con.execute("select count(*) from projection_state").fetchone() == (0,):
+        if con.execute("select count(*) from projection_state").fetchall() == [(0,)]:
             con.execute("insert into projection_state values (0)")
 
     @property
     def position(self) -> int:
         """The last store position loaded (0 before the first)."""
-        row = self.con.execute("select position from projection_state").fetchone()
-        return int(row[0]) if row else 0
+        rows = self.con.execute("select position from projection_state").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def lag(self) -> int:
         """How many store positions are not yet loaded (events of every kind)."""

@@ -202,7 +202,8 @@ def prepare(con: duckdb.DuckDBPyConnection, place: Place) -> None:
     commitments = [(c.partner, c.outcome, c.target) for c in plan.commitments] if plan else []
     if commitments:
         con.executemany("insert into commitments values (?, ?, ?)", commitments)
-    con.execute((SQL / "staging.sql").read_text(encoding="utf-8"))
+    # Fetch the script's (empty) result: DuckDB refuses the next query while one is pending.
+    con.execute((SQL / "staging.sql").read_text(encoding="utf-8")).fetchall()
 
 
 def raw_answer(
@@ -224,9 +225,9 @@ def raw_answer(
     params: dict[str, object] = {"period_from": start, "period_to": end}
     if "$by_partner" in sql:
         params["by_partner"] = "partner" in columns
-    relation = con.sql(sql, params=params)
-    names = relation.columns
-    rows = [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
+    result = con.execute(sql, params)
+    names = [column[0] for column in result.description or ()]
+    rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
     rows.sort(key=lambda row: tuple((row[c] is None, str(row[c])) for c in columns))
     return rows
 

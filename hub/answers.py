@@ -1,0 +1,78 @@
+"""Commissioners' answers on the embedded default: the DuckDB file kept up to date, then asked.
+
+This process owns `projections.duckdb` while it runs (DuckDB allows no second writer); it
+first loads whatever the store holds beyond the position it reached, then answers. Every figure
+leaves through `projections.questions.answer`, that is through disclosure control.
+
+    with Projections(hub, place) as projections:
+        projections.catch_up()
+        table = projections.answer("demand", by=["sector"], period=("2025-01", "2025-03"))
+"""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from hub.bootstrap import Runtime
+from hub.projector import Projector
+from projections.disclosure import ControlledTable
+from projections.questions import answer, prepare
+from schemas.place import Place
+
+# What `hub demo` shows of each question: its cuts, and how many months back from the latest.
+DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
+    ("demand", ("sector",), 1),
+    ("repeat_demand", ("need",), 12),
+    ("many_agencies", ("month",), 6),
+    ("waits", ("agency",), 12),
+    ("bounces", ("agency_pair",), 12),
+    ("attainment", ("outcome",), None),
+    ("journeys", (), None),
+)
+
+
+class Projections:
+    """The projection file of one data folder, caught up and answering."""
+
+    def __init__(self, hub: Runtime, place: Place) -> None:
+        self.path: Path = hub.settings.data_dir / "projections.duckdb"
+        self.place = place
+        self.con = duckdb.connect(str(self.path))
+        self.projector = Projector(hub.app, self.con, place)
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        added = self.projector.catch_up(progress)
+        prepare(self.con, self.place)
+        return added
+
+    def months(self) -> tuple[str, str] | None:
+        """The first and last months of the facts loaded, or None before any."""
+        first, last = self.con.execute(
+            "select min(local_month), max(local_month) from facts"
+        ).fetchone() or (None, None)
+        return (str(first), str(last)) if first else None
+
+    def answer(
+        self, slug: str, by: Sequence[str], period: tuple[str, str] | None
+    ) -> ControlledTable:
+        return answer(self.con, slug, list(by), period, self.place)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Projections":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def months_back(last: str, count: int) -> str:
+    """The month `count - 1` months before `last` (YYYY-MM), so the span holds `count` months."""
+    year, month = map(int, last.split("-"))
+    index = year * 12 + month - 1 - (count - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
