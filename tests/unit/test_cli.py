@@ -1,6 +1,7 @@
 """The `hub` command: every subcommand documented with an example, exit codes as promised."""
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,16 @@ def test_the_demo_runs_every_agency_into_the_store_and_says_where_its_data_is(
     assert result.returncode == 0, result.stderr
     assert "what each agency sent, and what the hub accepted" in result.stdout
     assert "the worker applied" in result.stdout
+    for slug in (
+        "demand",
+        "repeat_demand",
+        "many_agencies",
+        "waits",
+        "bounces",
+        "attainment",
+        "journeys",
+    ):
+        assert f"{slug}" in result.stdout
     assert str(folder / "data") in result.stdout
     assert (folder / "data" / "hub.db").stat().st_size > 0
 
@@ -105,3 +116,40 @@ def test_bad_input_exits_2_with_a_sentence_not_a_traceback(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "cannot read the place file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_query_answers_in_json_with_suppressed_cells_marked(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, _ = demo
+    data = str(folder / "data")
+    result = _hub(
+        "query",
+        "demand",
+        "--by",
+        "locality,need",
+        "--format",
+        "json",
+        "--data-dir",
+        data,
+        cwd=folder,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "demand"
+    cells = [v for row in answer["rows"] for v in row.values() if isinstance(v, dict)]
+    assert {"value": None, "suppressed": True} in cells
+    assert all(c["suppressed"] is (c["value"] is None) for c in cells)
+    assert all(c["value"] is None or c["value"] % 5 == 0 for c in cells)
+
+
+def test_query_refuses_a_cut_the_question_does_not_allow(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, _ = demo
+    result = _hub(
+        "query", "waits", "--by", "locality", "--data-dir", str(folder / "data"), cwd=folder
+    )
+    assert result.returncode == 2
+    assert "'locality'" in result.stderr
+    assert "allowed cuts" in result.stderr
