@@ -6,6 +6,7 @@ reporting progress through plain callables so any front end (Rich, logs, tests) 
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from connectors.csv_connector import CsvConnector
@@ -15,6 +16,7 @@ from connectors.synth import SynthSummary, synthesise
 from hub.bootstrap import Runtime
 from schemas.place import Place, load_place
 
+DEMO_START = "2024-01"
 Stage = Callable[[str, int], Callable[[int], None]]
 """Start a stage with a description and a total; returns the function that advances it."""
 
@@ -46,9 +48,17 @@ def run_demo(hub: Runtime, people: int, seed: int, stage: Stage) -> DemoRun:
     data_dir = hub.settings.data_dir
     place_dir = data_dir / "place"
     summary = synthesise(
-        place_dir, people=people, seed=seed, progress=stage("synthesising the place", people)
+        place_dir,
+        people=people,
+        seed=seed,
+        start=DEMO_START,
+        progress=stage("synthesising the place", people),
     )
     place = load_place(place_dir / "place.toml")
+    if place.partnership is not None:
+        # The partners agreed their outcomes and commitments as the period began.
+        year, month = map(int, DEMO_START.split("-"))
+        hub.app.form_from_plan(place, at=datetime(year, month, 1, tzinfo=place.zone()))
     key_file = data_dir / "place-key.toml"
     if not key_file.exists():
         new_key_file(key_file)

@@ -126,3 +126,13 @@ def _referrals_by_need(hub: Runtime, place: Place) -> dict[str, int]:
     for row in rows:
         totals[str(row["need"])] = totals.get(str(row["need"]), 0) + int(row["count_referrals"])
     return totals
+
+
+def test_the_demo_forms_the_place_partnership_through_its_own_commands(
+    hub: Runtime, data_dir: Path
+) -> None:
+    place = load_place(data_dir / "place" / "place.toml")
+    assert place.partnership is not None
+    partnership = hub.app.get(place.slug)
+    assert partnership.current_partners() == list(place.partnership.partners)
+    assert len(partnership.commitments_of()) == len(place.partnership.commitments)
