@@ -65,14 +65,14 @@ def run_demo(hub: Runtime, people: int, seed: int, stage: Stage) -> DemoRun:
     pseudonymiser = load_pseudonymiser(key_file)
     advance = stage("connectors and ingest", summary.total_rows)
     runs = [
-        _publish(hub, place, place_dir, agency.slug, agency.sector, pseudonymiser, advance)
+        publish_extract(hub, place, place_dir, agency.slug, agency.sector, pseudonymiser, advance)
         for agency in place.agencies
     ]
     applied = hub.worker.run_until_caught_up(stage("worker: log to store", hub.worker.lag()))
     return DemoRun(place, summary, runs, applied)
 
 
-def _publish(
+def publish_extract(
     hub: Runtime,
     place: Place,
     place_dir: Path,

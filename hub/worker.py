@@ -10,6 +10,7 @@ An event already in a journey is a no-op.
     worker.run_until_caught_up()
 """
 
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,8 +35,14 @@ def tracking_name(partition: int) -> str:
 class Worker:
     """Applies the log to the hub's application; see the module docstring."""
 
-    def __init__(self, app: Hub, log: EventLog, batch_size: int = 1000) -> None:
+    def __init__(
+        self, app: Hub, log: EventLog, batch_size: int = 1000, cache_size: int = 200_000
+    ) -> None:
         self.app, self.log, self.batch_size = app, log, batch_size
+        # The worker is the only writer of journeys, so the journeys it saved are current:
+        # keeping them saves replaying a person's whole history for each new batch.
+        self._cache: OrderedDict[str, Journey] = OrderedDict()
+        self._cache_size = cache_size
 
     def next_offset(self, partition: int) -> int:
         """The first offset of `partition` not yet applied (tracking stores offset + 1)."""
@@ -60,8 +67,20 @@ class Worker:
         for journey in journeys.values():
             events += journey.collect_events()
         tracking = Tracking(tracking_name(partition), entries[-1].offset + 1)
-        self.app.events.put(events, tracking=tracking)
+        try:
+            self.app.events.put(events, tracking=tracking)
+        except BaseException:
+            self._cache.clear()  # what was not saved must not be remembered
+            raise
+        self._remember(journeys)
         return len(entries)
+
+    def _remember(self, journeys: dict[str, Journey]) -> None:
+        for person, journey in journeys.items():
+            self._cache[person] = journey
+            self._cache.move_to_end(person)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
     def run_until_caught_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every partition until nothing waits; return how many entries were applied."""
@@ -99,6 +118,9 @@ class Worker:
         )
 
     def _load(self, person: str, stored: dict[str, Any]) -> Journey:
+        cached = self._cache.get(person)
+        if cached is not None:
+            return cached
         try:
             return self.app.journey_of(person)
         except AggregateNotFoundError:
