@@ -25,7 +25,7 @@ from connectors.pseudonym import keyed_sha256
 from hub.guard import identifier_kind
 from hub.log import EventLog, LogRecord
 from schemas.base import format_rfc3339
-from schemas.events import AgencyEventAdapter, agency_urn, event_id
+from schemas.events import AgencyBatchAdapter, agency_urn, event_id
 from schemas.validation import describe_error
 
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -67,10 +67,13 @@ class SqliteSeen(Seen):
 
     def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
-        query = "select 1 from accepted where source = ? and id = ?"
-        for key in keys:
-            if self._db.execute(query, key).fetchone():
-                found.add(key)
+        wanted = list(keys)
+        for first in range(0, len(wanted), 400):  # within SQLite's limit on bound values
+            chunk = wanted[first : first + 400]
+            ids = ",".join("?" * len(chunk))
+            query = f"select source, id from accepted where id in ({ids})"
+            rows = self._db.execute(query, [key[1] for key in chunk]).fetchall()
+            found |= set(chunk) & {(source, id_) for source, id_ in rows}
         return found
 
     def remember(self, keys: Sequence[tuple[str, str]]) -> None:
@@ -133,17 +136,13 @@ class Ingest:
     ) -> list[tuple[int, dict[str, Any]]]:
         """The events that pass schema, source and raw-identifier checks; the others rejected."""
         source = agency_urn(agency)
+        invalid = _schema_errors(events)
         passed = []
         for index, event in enumerate(events):
             event_id_ = event.get("id") if isinstance(event, dict) else None
             given_id = event_id_ if isinstance(event_id_, str) else None
-            try:
-                AgencyEventAdapter.validate_python(event)
-            except ValidationError as exc:
-                field, reason = describe_error(
-                    exc.errors(include_input=False, include_url=False)[0]
-                )
-                outcomes[index] = Outcome("rejected", given_id, field, reason)
+            if index in invalid:
+                outcomes[index] = Outcome("rejected", given_id, *invalid[index])
                 continue
             if event["source"] != source:
                 reason = f"forbidden: an agency publishes only as itself ({source})"
@@ -171,6 +170,21 @@ class Ingest:
             data["referral"] = link
         stored["data"] = data
         return stored
+
+
+def _schema_errors(events: Sequence[object]) -> dict[int, tuple[str, str]]:
+    """The first schema error of each event that fails, by its index, checked as one batch."""
+    try:
+        AgencyBatchAdapter.validate_python(events)
+    except ValidationError as exc:
+        found: dict[int, tuple[str, str]] = {}
+        for error in exc.errors(include_input=False, include_url=False):
+            index = error["loc"][0]
+            if isinstance(index, int) and index not in found:
+                field, reason = describe_error({**error, "loc": error["loc"][1:]})
+                found[index] = (field, reason)
+        return found
+    return {}
 
 
 def _raw_identifier(event: dict[str, Any]) -> tuple[str, str] | None:
