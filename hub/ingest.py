@@ -66,14 +66,17 @@ class SqliteSeen(Seen):
         )
 
     def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        by_source: dict[str, list[str]] = {}
+        for source, id_ in keys:
+            by_source.setdefault(source, []).append(id_)
         found: set[tuple[str, str]] = set()
-        wanted = list(keys)
-        for first in range(0, len(wanted), 400):  # within SQLite's limit on bound values
-            chunk = wanted[first : first + 400]
-            ids = ",".join("?" * len(chunk))
-            query = f"select source, id from accepted where id in ({ids})"
-            rows = self._db.execute(query, [key[1] for key in chunk]).fetchall()
-            found |= set(chunk) & {(source, id_) for source, id_ in rows}
+        for source, ids in by_source.items():
+            for first in range(0, len(ids), 400):  # within SQLite's limit on bound values
+                chunk = ids[first : first + 400]
+                marks = ",".join("?" * len(chunk))
+                query = f"select id from accepted where source = ? and id in ({marks})"
+                rows = self._db.execute(query, [source, *chunk]).fetchall()
+                found.update((source, row[0]) for row in rows)
         return found
 
     def remember(self, keys: Sequence[tuple[str, str]]) -> None:
