@@ -4,7 +4,8 @@
 -- of a person who has objected (DOMAIN.md) reaches any answer.
 
 -- Grain: one row per record (agency, recordref): its latest version; objectors' rows left out.
-create or replace view current_events as
+-- A table, not a view: every question reads it several times, and a view is recomputed each time.
+create or replace table current_events as
 with ranked as (
     select
         *,
