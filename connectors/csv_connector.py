@@ -10,7 +10,7 @@ event. A bad row is reported and the rows after it go on.
 """
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -18,14 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from connectors.fields import FieldPlan, field_plans
 from connectors.mapping import (
-    AGENCY_FIELDS,
-    NUMBER_FIELDS,
-    PLACE_CODE_FIELDS,
     RECORD_FIELDS,
-    UNIT_FIELDS,
     Mapping,
-    data_field_names,
 )
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
 from connectors.times import LocalTimes
@@ -73,23 +69,6 @@ class _RowProblemError(Exception):
         self.column, self.reason = column, reason
 
 
-@dataclass(frozen=True)
-class _FieldPlan:
-    path: str  # dotted data field, e.g. "referral.source"
-    column: str | None  # None for a constant
-    index: int
-    constant: str | None
-    convert: Callable[[str], Any]
-
-    @property
-    def head(self) -> str:
-        return self.path.partition(".")[0]
-
-    @property
-    def tail(self) -> str:
-        return self.path.partition(".")[2]
-
-
 class CsvConnector:
     """Reads one agency's CSV extracts with its mapping; see the module docstring."""
 
@@ -100,7 +79,6 @@ class CsvConnector:
         self.batch_size = batch_size
         self.source = agency_urn(mapping.agency)
         self._times = LocalTimes(mapping.time_formats, place.zone())
-        self._codes = {name: table for name, table in mapping.codes.items()}
         self._agency = mapping.agency
         self._key_version = pseudonymiser.version
         self._record = pseudonymiser.records_of(mapping.agency)
@@ -110,10 +88,6 @@ class CsvConnector:
             raw: code for raw, code in locality_codes.items() if code in place.locality_codes
         }
         self._text_checks: list[tuple[int, str]] = []
-        self._place_codes = {
-            leaf: {getattr(item, "code", None) for item in getattr(place, attr)}
-            for leaf, attr in PLACE_CODE_FIELDS.items()
-        }
 
     def read(self, path: Path) -> Iterator[Batch]:
         """Yield batches of events and rejections from one extract, in file order."""
@@ -160,57 +134,13 @@ class CsvConnector:
         ]
         self._envelope_cells = itemgetter(*(position for position, _ in self._text_checks))
         self._plans = {
-            value: (type_name, [(p, p.head, p.tail) for p in self._plan(type_name, seen)])
+            value: (type_name, [(p, p.head, p.tail) for p in self._field_plans(type_name, seen)])
             for value, type_name in self.mapping.event_types.items()
         }
         return seen
 
-    def _plan(self, type_name: str, index: dict[str, int]) -> list[_FieldPlan]:
-        columns = self.mapping.fields.get(type_name, {})
-        constants = self.mapping.constants.get(type_name, {})
-        plans = []
-        # Agency fields first: a record reference is keyed under the agency it belongs to.
-        for path in sorted(data_field_names(type_name), key=lambda p: p not in AGENCY_FIELDS):
-            if path in columns:
-                column = columns[path]
-                plans.append(_FieldPlan(path, column, index[column], None, self._converter(path)))
-            elif path in constants:
-                plans.append(_FieldPlan(path, None, -1, constants[path], self._converter(path)))
-        return plans
-
-    def _converter(self, path: str) -> Callable[[str], Any]:
-        leaf = path.rsplit(".", 1)[-1]
-        table = self._codes.get("agency" if path in AGENCY_FIELDS else leaf, {})
-        if path in AGENCY_FIELDS:
-            agencies = self.place.agency_slugs
-
-            def to_agency(value: str) -> str:
-                slug = table.get(value, value)
-                if slug not in agencies:
-                    raise ValueError("is not an agency of the place; map it in [codes.agency]")
-                return agency_urn(slug)
-
-            return to_agency
-        if path in UNIT_FIELDS:
-            return lambda value: self.pseudonymiser.unit(self.mapping.agency, value)
-        if path in NUMBER_FIELDS:
-
-            def to_number(value: str) -> float:
-                try:
-                    return float(value)
-                except ValueError:
-                    raise ValueError("is not a number") from None
-
-            return to_number
-        allowed = self._place_codes.get(leaf)
-
-        def to_code(value: str) -> str:
-            code = table.get(value, value)
-            if allowed is not None and code not in allowed:
-                raise ValueError(f"is not a {leaf} code of the place; map it in [codes.{leaf}]")
-            return code
-
-        return to_code
+    def _field_plans(self, type_name: str, index: dict[str, int]) -> list[FieldPlan]:
+        return field_plans(type_name, self.mapping, self.place, self.pseudonymiser, index)
 
     def _rows(self, name: str, reader: Any, index: dict[str, int], width: int) -> Iterator[Batch]:
         columns = self.mapping.columns
@@ -310,7 +240,7 @@ class CsvConnector:
             "data": self._data(row, plans) if plans else {},
         }
 
-    def _data(self, row: list[str], plans: list[tuple[_FieldPlan, str, str]]) -> dict[str, Any]:
+    def _data(self, row: list[str], plans: list[tuple[FieldPlan, str, str]]) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for plan, head, tail in plans:
             value = plan.constant if plan.column is None else row[plan.index].strip()
