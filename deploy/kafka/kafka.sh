@@ -24,7 +24,7 @@ fetch() {
   say "fetching Apache Kafka $version and its dependencies into $cache (once)"
   mkdir -p "$cache/libs"
   mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$cache/libs" -DincludeScope=runtime
+    -DoutputDirectory="$cache/libs" -DincludeScope=runtime >&2
   touch "$cache/complete"
 }
 
