@@ -10,6 +10,7 @@ dense from 0 (no transactions, so no control records between them).
 """
 
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,8 +52,12 @@ class KafkaLog(EventLog):
         try:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic(self.topic, self.partitions, 1)])
-            described = admin.describe_topics([self.topic])[0]
-            found = len(described["partitions"])
+            found = 0
+            for _ in range(100):  # a new topic's metadata takes a moment to reach the broker
+                found = len(admin.describe_topics([self.topic])[0]["partitions"] or [])
+                if found:
+                    break
+                time.sleep(0.1)
             if found != self.partitions:
                 raise LogError(
                     f"topic {self.topic} has {found} partitions, not {self.partitions}: "

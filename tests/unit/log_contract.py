@@ -214,7 +214,12 @@ class EventLogContract(ABC):
         log.close()
         log.close()
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=25,
+        deadline=None,
+        # Every adapter runs this same method: a different executor per class is intended.
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    )
     @given(
         batches=st.lists(
             st.lists(st.tuples(st.integers(0, 15), st.binary(max_size=20)), max_size=30),
