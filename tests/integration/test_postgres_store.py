@@ -1,0 +1,69 @@
+"""The event store on a real PostgreSQL gives the same store and the same answers as SQLite."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from hub.application import Hub
+from hub.bootstrap import Settings, open_hub
+from hub.demo import run_demo
+from hub.log import EmbeddedLog
+from hub.projector import Projector
+from hub.worker import Worker
+from projections.questions import QUESTIONS, prepare, raw_answer
+from schemas.place import load_place
+
+
+def _quiet(description: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A place run through the embedded hub (SQLite store), its log kept for a second store."""
+    folder = tmp_path_factory.mktemp("hub-data")
+    with open_hub(Settings(data_dir=folder)) as hub:
+        run_demo(hub, people=500, seed=9, stage=_quiet)
+    return folder
+
+
+def _stored(app: Hub) -> list[tuple[Any, ...]]:
+    notifications = app.recorder.select_notifications(start=1, limit=1_000_000)
+    return [(n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+
+
+def _answers(app: Hub, data_dir: Path) -> dict[str, list[dict[str, object]]]:
+    place = load_place(data_dir / "place" / "place.toml")
+    con = duckdb.connect()
+    Projector(app, con, place).catch_up()
+    prepare(con, place)
+    answers = {
+        slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()
+    }
+    con.close()
+    return answers
+
+
+def test_the_worker_on_postgresql_stores_what_it_stores_on_sqlite(
+    embedded: Path, postgres_env: dict[str, str]
+) -> None:
+    sqlite = Hub(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(embedded / "hub.db"),
+        }
+    )
+    postgres = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.postgres", **postgres_env})
+    # The partnership first, as the demo did, then the same log through the worker.
+    place = load_place(embedded / "place" / "place.toml")
+    partnership = sqlite.get(place.slug)
+    postgres.form_from_plan(place, at=partnership.created_on)
+    applied = Worker(
+        postgres, EmbeddedLog(embedded / "log.sqlite"), batch_size=500
+    ).run_until_caught_up()
+    assert applied > 1000
+    assert sorted(_stored(postgres)) == sorted(_stored(sqlite))
+    assert _answers(postgres, embedded) == _answers(sqlite, embedded)
