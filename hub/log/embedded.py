@@ -196,12 +196,7 @@ class EmbeddedLog(EventLog):
         return ends
 
     def read(self, partition: int, start: int, limit: int) -> list[LogEntry]:
-        self.check_partition(partition)
-        if start < 0 or limit < 0:
-            raise LogError(
-                f"cannot read partition {partition} from offset {start} with limit {limit}: "
-                "both must be 0 or more"
-            )
+        self.check_read(partition, start, limit)
         with self._lock:
             try:
                 rows = self._connection().execute(READ, (partition, start, limit)).fetchall()

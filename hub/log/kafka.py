@@ -86,12 +86,7 @@ class KafkaLog(EventLog):
             raise LogError(f"appending to {self.topic} failed: {error}") from error
 
     def read(self, partition: int, start: int, limit: int) -> list[LogEntry]:
-        self.check_partition(partition)
-        if start < 0 or limit < 0:
-            raise LogError(
-                f"cannot read partition {partition} from offset {start} with limit {limit}: "
-                "both must be 0 or more"
-            )
+        self.check_read(partition, start, limit)
         tp = TopicPartition(self.topic, partition)
         end = min(self._end(tp), start + limit)
         if start >= end:

@@ -117,6 +117,15 @@ class EventLog(ABC):
                 f"0 to {self.partitions - 1}"
             )
 
+    def check_read(self, partition: int, start: int, limit: int) -> None:
+        """Refuse a read of a partition the log lacks, or from a negative offset or limit."""
+        self.check_partition(partition)
+        if start < 0 or limit < 0:
+            raise LogError(
+                f"cannot read partition {partition} from offset {start} with limit {limit}: "
+                "both must be 0 or more"
+            )
+
     def __enter__(self) -> Self:
         return self
 
