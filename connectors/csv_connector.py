@@ -79,7 +79,6 @@ class CsvConnector:
         self.batch_size = batch_size
         self.source = agency_urn(mapping.agency)
         self._times = LocalTimes(mapping.time_formats, place.zone())
-        self._agency = mapping.agency
         self._key_version = pseudonymiser.version
         self._record = pseudonymiser.records_of(mapping.agency)
         self._people: dict[str, str] = {}

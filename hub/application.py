@@ -8,8 +8,6 @@ the log positions it has applied in the same transaction as the events they prod
     app = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": "hub.db"})
 """
 
-from uuid import UUID
-
 from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder
 
 from hub.domain.journey import Journey
@@ -33,6 +31,3 @@ class Hub(Partnerships):
         """The journey of a person (hub pseudonym); raises eventsourcing's AggregateNotFound."""
         journey: Journey = self.repository.get(Journey.create_id(person))
         return journey
-
-    def journey_id(self, person: str) -> UUID:
-        return Journey.create_id(person)

@@ -23,7 +23,7 @@ from connectors.run import ConnectReport, connect_extract
 from connectors.synth import synthesise
 from hub.answers import DEMO_VIEWS, Projections, months_back
 from hub.bootstrap import Settings, open_hub
-from hub.demo import run_demo
+from hub.demo import publish, run_demo
 from projections.disclosure import Cell, ControlledTable
 from projections.questions import QUESTIONS
 from schemas.errors import HubError
@@ -194,22 +194,17 @@ def ingest(
     if the_mapping.agency != agency:
         raise HubError(f"{mapping} maps {the_mapping.agency!r}'s extract, not {agency!r}'s")
     connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "refused": 0}
-    problems: list[str] = []
     with open_hub(Settings(data_dir=data_dir)) as hub:
-        for batch in connector.read(extract):
-            counts["refused"] += len(batch.rejections)
-            problems += [str(r) for r in batch.rejections]
-            for outcome in hub.ingest.submit(agency, batch.events):
-                counts[outcome.status] += 1
-                if outcome.status == "rejected":
-                    problems.append(f"event {outcome.id}: {outcome.field}: {outcome.reason}")
+        run = publish(hub, connector, extract)
         applied = hub.worker.run_until_caught_up()
-    for problem in problems[:50]:
+    for problem in run.reasons[:50]:
         console.print(f"  {problem}", highlight=False)
-    summary = ", ".join(f"{n:,} {name}" for name, n in counts.items())
-    console.print(f"{extract.name}: {summary}; {applied:,} events applied to the store")
-    if counts["rejected"] or counts["refused"]:
+    console.print(
+        f"{extract.name}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
+        f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; "
+        f"{applied:,} events applied to the store"
+    )
+    if run.rejected or run.refused:
         raise typer.Exit(1)
 
 

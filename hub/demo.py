@@ -81,10 +81,23 @@ def publish_extract(
     pseudonymiser: Pseudonymiser,
     advance: Callable[[int], None],
 ) -> AgencyRun:
+    """One agency of a synthetic place: its extract and mapping from `place_dir`, published."""
     mapping = load_mapping(place_dir / "mappings" / f"{slug}.toml", place)
     connector = CsvConnector(mapping, place, pseudonymiser)
+    return publish(hub, connector, place_dir / "extracts" / f"{slug}.csv", sector, advance)
+
+
+def publish(
+    hub: Runtime,
+    connector: CsvConnector,
+    extract: Path,
+    sector: str = "",
+    advance: Callable[[int], None] | None = None,
+) -> AgencyRun:
+    """An extract through its agency's connector into the hub's ingest, counted as it goes."""
+    slug = connector.mapping.agency
     run = AgencyRun(slug, sector)
-    for batch in connector.read(place_dir / "extracts" / f"{slug}.csv"):
+    for batch in connector.read(extract):
         run.rows += batch.rows
         run.refused += len(batch.rejections)
         run.reasons += [str(r) for r in batch.rejections]
@@ -92,5 +105,11 @@ def publish_extract(
             if outcome.status == "rejected":
                 run.reasons.append(f"{slug}: event {outcome.id}: {outcome.field}: {outcome.reason}")
             setattr(run, outcome.status, getattr(run, outcome.status) + 1)
-        advance(batch.rows)
+        if advance is not None:
+            advance(batch.rows)
     return run
+
+
+def quiet(description: str, total: int) -> Callable[[int], None]:
+    """A Stage that shows nothing (for tests and benchmarks)."""
+    return lambda done: None

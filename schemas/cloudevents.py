@@ -14,20 +14,6 @@ MediaType = Annotated[
 AbsoluteUri = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", strict=True)]
 UriReference = Annotated[str, Field(pattern=r"^\S+$", strict=True)]
 
-CORE_ATTRIBUTES = frozenset(
-    {
-        "specversion",
-        "id",
-        "source",
-        "type",
-        "datacontenttype",
-        "dataschema",
-        "subject",
-        "time",
-        "data",
-        "data_base64",
-    }
-)
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 _INT32 = range(-(2**31), 2**31)
 

@@ -4,9 +4,10 @@ An agency event names nobody: `subject` is the person's pseudonym, `recordref` t
 record's pseudonym, and every coded field is a code from the place file.
 """
 
+import typing
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.base import Code, Contract, Pseudonym, Rfc3339Time, Version
 from schemas.cloudevents import CloudEventCore
@@ -195,9 +196,15 @@ AGENCY_EVENT_CLASSES: tuple[type[AgencyEvent], ...] = (
     SupportUnitLinked,
     ObjectionRecorded,
 )
+
+
+def type_name(model: type[BaseModel]) -> str:
+    """The versioned type a model stands for (`hub.referral.made.v1`), from its `type` literal."""
+    return str(typing.get_args(model.model_fields["type"].annotation)[0])
+
+
 AGENCY_EVENT_TYPES: dict[str, type[AgencyEvent]] = {
-    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
-    for cls in AGENCY_EVENT_CLASSES
+    type_name(cls): cls for cls in AGENCY_EVENT_CLASSES
 }
 """Each versioned type name (`hub.referral.made.v1`) with its model."""
 

@@ -11,16 +11,11 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.cloudevents import CloudEvent
-from schemas.events import AGENCY_EVENT_CLASSES
+from schemas.events import AGENCY_EVENT_CLASSES, type_name
 from schemas.partnership import PARTNERSHIP_EVENT_CLASSES
 from schemas.place import Place
 
 JSON_DIR = Path(__file__).parent / "json"
-
-
-def type_name(model: type[BaseModel]) -> str:
-    """The versioned type a model stands for (`hub.referral.made.v1`)."""
-    return str(model.model_fields["type"].annotation.__args__[0])  # type: ignore[union-attr]
 
 
 def schemas() -> dict[str, bytes]:

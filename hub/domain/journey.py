@@ -44,20 +44,11 @@ class Journey(Aggregate):
     def __init__(self, person: str, *, timestamp: datetime) -> None:
         self.person = person
         self.applied: dict[str, int] = {}  # "source id" -> record version
-        self.latest: dict[str, int] = {}  # "source recordref" -> highest version recorded
         self.objected_at: datetime | None = None
 
     def has_recorded(self, source: str, event_id: str) -> bool:
         """True if this agency event is already part of the journey (applying it is a no-op)."""
         return f"{source} {event_id}" in self.applied
-
-    def is_current(self, source: str, recordref: str, recordversion: int) -> bool:
-        """True unless a higher version of the same agency record has been recorded."""
-        return recordversion >= self.latest.get(f"{source} {recordref}", 0)
-
-    def check_not_recorded(self, source: str, event_id: str) -> None:
-        if self.has_recorded(source, event_id):
-            raise JourneyError(f"event {event_id} from {source} is already in the journey")
 
     @event("AgencyEventRecorded")
     def record(
@@ -75,7 +66,5 @@ class Journey(Aggregate):
     ) -> None:
         """Record one agency event; its `timestamp` is when it happened at the agency."""
         self.applied[f"{source} {event_id}"] = recordversion
-        key = f"{source} {recordref}"
-        self.latest[key] = max(recordversion, self.latest.get(key, 0))
         if event_type == OBJECTION and self.objected_at is None:
             self.objected_at = timestamp

@@ -1,7 +1,7 @@
 """The whole embedded hub: the same extract twice changes nothing; a correction changes exactly
 what it says; every answer a commissioner gets is disclosure-controlled."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +13,16 @@ from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
 from hub.answers import DEMO_VIEWS, Projections
 from hub.bootstrap import Runtime, Settings, open_hub
-from hub.demo import run_demo
+from hub.demo import quiet, run_demo
 from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place, load_place
-
-
-def _quiet(description: str, total: int) -> Callable[[int], None]:
-    return lambda n: None
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hub-data")
     with open_hub(Settings(data_dir=folder)) as hub:
-        run_demo(hub, people=800, seed=5, stage=_quiet)
+        run_demo(hub, people=800, seed=5, stage=quiet)
     return folder
 
 
@@ -68,7 +64,7 @@ def test_sending_the_same_extracts_again_leaves_every_answer_unchanged(
     hub: Runtime, data_dir: Path
 ) -> None:
     before = orjson.dumps(_answers(hub, data_dir))
-    run = run_demo(hub, people=800, seed=5, stage=_quiet)
+    run = run_demo(hub, people=800, seed=5, stage=quiet)
     assert sum(a.accepted for a in run.agencies) == 0
     assert sum(a.duplicate for a in run.agencies) > 1000
     assert orjson.dumps(_answers(hub, data_dir)) == before

@@ -1,6 +1,5 @@
 """The event store on a real PostgreSQL gives the same store and the same answers as SQLite."""
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +8,7 @@ import pytest
 
 from hub.application import Hub
 from hub.bootstrap import Settings, open_hub
-from hub.demo import run_demo
+from hub.demo import quiet, run_demo
 from hub.log import EmbeddedLog
 from hub.projector import Projector
 from hub.worker import Worker
@@ -17,16 +16,12 @@ from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import load_place
 
 
-def _quiet(description: str, total: int) -> Callable[[int], None]:
-    return lambda n: None
-
-
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A place run through the embedded hub (SQLite store), its log kept for a second store."""
     folder = tmp_path_factory.mktemp("hub-data")
     with open_hub(Settings(data_dir=folder)) as hub:
-        run_demo(hub, people=500, seed=9, stage=_quiet)
+        run_demo(hub, people=500, seed=9, stage=quiet)
     return folder
 
 
