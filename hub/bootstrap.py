@@ -5,24 +5,35 @@
         hub.worker.run_until_caught_up()
 
 On the embedded default everything lives in the data folder: `hub.db` (the event store,
-eventsourcing's SQLite recorder), `log.sqlite` (the event log), `seen.sqlite` (accepted ids)
-and `hub-key.toml` (the hub's own pseudonym key, made on first use, readable by its owner only).
+eventsourcing's SQLite recorder), `log.sqlite` (the event log), `rejected.sqlite` (entries the
+worker could not apply), `seen.sqlite` (accepted ids) and `hub-key.toml` (the hub's own
+pseudonym key, made on first use, readable by its owner only).
+
+On the production path the log is a Kafka topic (`HUB_KAFKA_BOOTSTRAP`, topic
+`hub.events.v1`, rejected entries on `hub.events.rejected.v1`) and the store PostgreSQL
+(`HUB_STORE=postgres` with eventsourcing's own `POSTGRES_DBNAME`, `POSTGRES_HOST`,
+`POSTGRES_PORT`, `POSTGRES_USER`, `POSTGRES_PASSWORD` and optionally `POSTGRES_SCHEMA`); the
+data folder keeps the keys, the place and the projections.
 """
 
+import os
 import secrets
 import tomllib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.application import Hub
 from hub.ingest import Ingest, SqliteSeen
-from hub.log import DEFAULT_PARTITIONS, EmbeddedLog
-from hub.worker import Worker
+from hub.log import DEFAULT_PARTITIONS, EmbeddedLog, EventLog
+from hub.worker import GROUP, REJECTED_LOG, Worker
 from schemas.errors import HubError
+
+TOPIC = "hub.events.v1"
 
 
 class Settings(BaseSettings):
@@ -33,14 +44,43 @@ class Settings(BaseSettings):
     data_dir: Path = Path("hub-data")
     partitions: int = DEFAULT_PARTITIONS
     worker_batch: int = 1000
+    kafka_bootstrap: str | None = None
+    """Kafka's bootstrap servers (`host:port,...`); none means the embedded log."""
+    topic: str = TOPIC
+    rejected_topic: str = REJECTED_LOG
+    worker_group: str = GROUP
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    postgres: dict[str, str] = {}
+    """eventsourcing's `POSTGRES_*` settings; the environment's are used where absent here."""
 
     @property
     def store_env(self) -> dict[str, str]:
-        """eventsourcing's own settings for the embedded store."""
+        """eventsourcing's own settings for the chosen store."""
+        if self.store == "postgres":
+            names = [k for k in os.environ if k.startswith("POSTGRES_")]
+            given = {k: os.environ[k] for k in names} | self.postgres
+            missing = [k for k in ("POSTGRES_DBNAME", "POSTGRES_HOST") if not given.get(k)]
+            if missing:
+                raise HubError(
+                    f"HUB_STORE=postgres needs {' and '.join(missing)} (eventsourcing's "
+                    "PostgreSQL settings); `bash deploy/postgres/postgres.sh start` prints them"
+                )
+            return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **given}
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.data_dir / "hub.db"),
         }
+
+    def where(self) -> str:
+        """Where the log and store are, for people to read (no password)."""
+        log = f"Kafka at {self.kafka_bootstrap}" if self.kafka_bootstrap else "the embedded log"
+        if self.store == "postgres":
+            env = self.store_env
+            store = f"PostgreSQL {env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT', '5432')}"
+            store += f"/{env.get('POSTGRES_DBNAME')}"
+        else:
+            store = str(self.data_dir / "hub.db")
+        return f"{log}, store {store}"
 
 
 @dataclass
@@ -49,15 +89,11 @@ class Runtime:
 
     settings: Settings
     app: Hub
-    log: EmbeddedLog
+    log: EventLog
+    rejected: EventLog
     seen: SqliteSeen
     ingest: Ingest
     worker: Worker
-
-    def close(self) -> None:
-        self.seen.close()
-        self.log.close()
-        self.app.close()
 
 
 def hub_key(data_dir: Path) -> bytes:
@@ -74,22 +110,59 @@ def hub_key(data_dir: Path) -> bytes:
         ) from None
 
 
+def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
+    """The event log and the rejected log the settings choose (Kafka or embedded)."""
+    if settings.kafka_bootstrap:
+        from hub.log.kafka import KafkaLog  # only the production path needs kafka-python
+
+        log = KafkaLog(settings.kafka_bootstrap, settings.topic, settings.partitions)
+        try:
+            return log, KafkaLog(settings.kafka_bootstrap, settings.rejected_topic, 1)
+        except BaseException:
+            log.close()
+            raise
+    embedded = EmbeddedLog(settings.data_dir / "log.sqlite", partitions=settings.partitions)
+    return embedded, EmbeddedLog(settings.data_dir / "rejected.sqlite", partitions=1)
+
+
+def open_store(settings: Settings) -> Hub:
+    """The event store the settings choose; a PostgreSQL schema is made where absent."""
+    env = settings.store_env
+    schema = env.get("POSTGRES_SCHEMA")
+    if settings.store == "postgres" and schema:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env.get("POSTGRES_PORT", "5432"),
+            user=env.get("POSTGRES_USER"),
+            password=env.get("POSTGRES_PASSWORD"),
+            autocommit=True,
+        ) as con:
+            con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    return Hub(env=env)
+
+
 @contextmanager
 def open_hub(settings: Settings) -> Iterator[Runtime]:
-    """Open (creating where absent) the embedded hub in the settings' data folder."""
+    """Open (creating where absent) the hub the settings describe."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Hub(env=settings.store_env)
-    log = EmbeddedLog(settings.data_dir / "log.sqlite", partitions=settings.partitions)
-    seen = SqliteSeen(settings.data_dir / "seen.sqlite")
-    runtime = Runtime(
-        settings,
-        app,
-        log,
-        seen,
-        Ingest(log, seen, hub_key(settings.data_dir)),
-        Worker(app, log, batch_size=settings.worker_batch),
-    )
-    try:
-        yield runtime
-    finally:
-        runtime.close()
+    with ExitStack() as stack:
+        app = open_store(settings)
+        stack.callback(app.close)
+        log, rejected = open_logs(settings)
+        stack.callback(log.close)
+        stack.callback(rejected.close)
+        seen = SqliteSeen(settings.data_dir / "seen.sqlite")
+        stack.callback(seen.close)
+        yield Runtime(
+            settings,
+            app,
+            log,
+            rejected,
+            seen,
+            Ingest(log, seen, hub_key(settings.data_dir)),
+            Worker(app, log, batch_size=settings.worker_batch, rejected=rejected),
+        )

@@ -5,7 +5,10 @@ Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unre
 
 import csv
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +27,7 @@ from connectors.synth import synthesise
 from hub.answers import DEMO_VIEWS, Projections, months_back
 from hub.bootstrap import Settings, open_hub
 from hub.demo import publish, run_demo
+from hub.rejected import pending, resend
 from projections.disclosure import Cell, ControlledTable
 from projections.questions import QUESTIONS
 from schemas.errors import HubError
@@ -49,6 +53,31 @@ DataDir = Annotated[
         file_okay=False,
     ),
 ]
+
+Kafka = Annotated[
+    str | None,
+    typer.Option(
+        "--kafka",
+        envvar="HUB_KAFKA_BOOTSTRAP",
+        help="Kafka bootstrap servers (host:port): the log is the topic hub.events.v1 there. "
+        "Without it, the embedded log in the data folder.",
+    ),
+]
+Store = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="HUB_STORE",
+        help="The event store: sqlite (in the data folder) or postgres (eventsourcing's "
+        "POSTGRES_* settings from the environment).",
+    ),
+]
+
+
+def _settings(data_dir: Path, kafka: str | None, store: str) -> Settings:
+    if store not in {"sqlite", "postgres"}:
+        raise HubError(f"--store {store!r}: choose sqlite or postgres")
+    return Settings(data_dir=data_dir, kafka_bootstrap=kafka or None, store=store)
 
 
 def _progress() -> Progress:
@@ -121,13 +150,20 @@ def demo(
     data_dir: DataDir = Path("hub-data"),
     people: Annotated[int, typer.Option(min=1, help="How many people live in the place.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic place.")] = 1,
+    kafka: Kafka = None,
+    store: Store = "sqlite",
 ) -> None:
-    """Run the whole hub on the embedded default: a synthetic place's agencies' records in,
-    through connectors, ingest, the log and the worker into the event store.
+    """Run the whole hub: a synthetic place's agencies' records in, through connectors,
+    ingest, the log and the worker into the event store, then the commissioners' answers.
+
+    On the embedded default with no options; on the real parts with `--kafka` and
+    `--store postgres` (start them with deploy/kafka/kafka.sh and deploy/postgres/postgres.sh).
 
     Example: `hub demo --data-dir hub-data --people 20000`
+
+    Example: `hub demo --kafka 127.0.0.1:9092 --store postgres`
     """
-    settings = Settings(data_dir=data_dir)
+    settings = _settings(data_dir, kafka, store)
     with _progress() as progress, open_hub(settings) as hub:
 
         def stage(description: str, total: int) -> Callable[[int], None]:
@@ -164,8 +200,8 @@ def demo(
         f"{run.synth.people:,} people, {len(run.place.agencies)} agencies, "
         f"{len(run.place.localities)} localities; the worker applied {run.applied:,} events.\n"
         f"Data folder: [cyan]{data_dir}[/] (extracts as agencies hold them under "
-        f"[cyan]{data_dir / 'place' / 'extracts'}[/]; the event store is "
-        f"[cyan]{data_dir / 'hub.db'}[/]). Ask more with `hub query SLUG --by CUT`."
+        f"[cyan]{data_dir / 'place' / 'extracts'}[/]); {settings.where()}. "
+        "Ask more with `hub query SLUG --by CUT`."
     )
 
 
@@ -181,6 +217,8 @@ def ingest(
         "hub-data/place-key.toml"
     ),
     data_dir: DataDir = Path("hub-data"),
+    kafka: Kafka = None,
+    store: Store = "sqlite",
 ) -> None:
     """Send one extract through its connector into the hub, and apply it to the store.
 
@@ -194,7 +232,7 @@ def ingest(
     if the_mapping.agency != agency:
         raise HubError(f"{mapping} maps {the_mapping.agency!r}'s extract, not {agency!r}'s")
     connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
-    with open_hub(Settings(data_dir=data_dir)) as hub:
+    with open_hub(_settings(data_dir, kafka, store)) as hub:
         run = publish(hub, connector, extract)
         applied = hub.worker.run_until_caught_up()
     for problem in run.reasons[:50]:
@@ -221,6 +259,8 @@ def query(
         Path | None, typer.Option(help="The place file (default: the data folder's).")
     ] = None,
     data_dir: DataDir = Path("hub-data"),
+    kafka: Kafka = None,
+    store: Store = "sqlite",
 ) -> None:
     """Answer one commissioner question, always under disclosure control.
 
@@ -234,7 +274,7 @@ def query(
         if not (from_ and to):
             raise HubError("give both --from and --to (whole months, YYYY-MM), or neither")
         period = (from_, to)
-    settings = Settings(data_dir=data_dir)
+    settings = _settings(data_dir, kafka, store)
     the_place = load_place(place or data_dir / "place" / "place.toml")
     with open_hub(settings) as hub:
         hub.worker.run_until_caught_up()
@@ -252,6 +292,153 @@ def query(
     else:
         _print_answer(slug, cuts, period, table, limit=None)
         console.print(SUPPRESSED_NOTE + f" Store position {position:,}.")
+
+
+@app.command(name="publish")
+def publish_command(
+    extract: Annotated[Path, typer.Argument(help="The agency's CSV extract.", dir_okay=False)],
+    mapping: Annotated[Path, typer.Option(help="The agency's mapping file (TOML).")],
+    place: Annotated[Path, typer.Option(help="The place file.")] = Path(
+        "hub-data/place/place.toml"
+    ),
+    key: Annotated[Path, typer.Option(help="The place key file.")] = Path(
+        "hub-data/place-key.toml"
+    ),
+    data_dir: DataDir = Path("hub-data"),
+    kafka: Kafka = None,
+) -> None:
+    """An agency's connector sending one extract to the log (Kafka with `--kafka`), where
+    `hub worker` applies it. Every event is accepted, a duplicate, or rejected with its field
+    and reason; the exit code is 1 if any row was refused or rejected.
+
+    Example:
+    `hub publish police.csv --mapping police.toml --kafka 127.0.0.1:9092`
+    """
+    the_place = load_place(place)
+    the_mapping = load_mapping(mapping, the_place)
+    connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
+    settings = _settings(data_dir, kafka, "sqlite")
+    with open_hub(settings) as hub:
+        run = publish(hub, connector, extract)
+    for problem in run.reasons[:50]:
+        console.print(f"  {problem}", highlight=False)
+    console.print(
+        f"{extract.name} ({the_mapping.agency}): {run.refused:,} refused at the agency, "
+        f"{run.accepted:,} accepted, {run.duplicate:,} duplicate, {run.rejected:,} rejected; "
+        f"sent to {settings.where().split(',')[0]}"
+    )
+    if run.rejected or run.refused:
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = Path("hub-data"),
+    kafka: Kafka = None,
+    store: Store = "sqlite",
+    group: Annotated[
+        str, typer.Option(envvar="HUB_WORKER_GROUP", help="The Kafka consumer group.")
+    ] = "hub-worker",
+    until_caught_up: Annotated[
+        bool, typer.Option(help="Stop once nothing waits in the log (for batch runs).")
+    ] = False,
+) -> None:
+    """Apply the log to the event store until stopped (Ctrl-C or SIGTERM finish the batch in
+    hand, save it, and leave). Several workers may run in one group: Kafka shares the log's
+    partitions between them, and each resumes from the positions saved in the store.
+
+    Example: `hub worker --kafka 127.0.0.1:9092 --store postgres`
+    """
+    settings = _settings(data_dir, kafka, store)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    with open_hub(settings) as hub:
+        console.print(f"worker in group {group}: {settings.where()}", highlight=False)
+        applied = 0
+        report_at = time.monotonic() + 5
+
+        def advance(n: int) -> None:
+            nonlocal applied, report_at
+            applied += n
+            if time.monotonic() >= report_at:
+                report_at = time.monotonic() + 5
+                console.print(f"applied {applied:,}; waiting {hub.worker.lag():,}", highlight=False)
+
+        checked_at = 0.0
+
+        def stop() -> bool:
+            nonlocal checked_at
+            if stopping.is_set():
+                return True
+            if until_caught_up and time.monotonic() - checked_at > 1:
+                checked_at = time.monotonic()
+                return hub.worker.lag() == 0
+            return False
+
+        hub.settings.worker_group = group
+        hub.worker.run(stop, advance, group=group)
+        console.print(
+            f"worker stopped: applied {applied:,}, {hub.worker.rejections:,} rejected, "
+            f"{hub.worker.lag():,} waiting",
+            highlight=False,
+        )
+
+
+rejected_app = typer.Typer(
+    help="Entries the worker could not apply: list them; send them again once fixed.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(rejected_app, name="rejected")
+
+
+@rejected_app.callback()
+def rejected(
+    ctx: typer.Context,
+    data_dir: DataDir = Path("hub-data"),
+    kafka: Kafka = None,
+) -> None:
+    """List the entries the worker refused (topic hub.events.rejected.v1), with each one's
+    reference, field and reason; `hub rejected resend REF` sends one through again.
+
+    Example: `hub rejected --kafka 127.0.0.1:9092`
+    """
+    ctx.obj = _settings(data_dir, kafka, "sqlite")
+    if ctx.invoked_subcommand is not None:
+        return
+    with open_hub(ctx.obj) as hub:
+        items = pending(hub.rejected)
+    table = Table(title=f"{len(items):,} rejected entries waiting", title_justify="left")
+    for name in ("ref", "field", "reason", "at"):
+        table.add_column(name)
+    for item in items:
+        table.add_row(item.ref, item.field, item.reason, item.at)
+    console.print(table)
+
+
+@rejected_app.command(name="resend")
+def rejected_resend(
+    ctx: typer.Context,
+    refs: Annotated[list[str] | None, typer.Argument(help="partition:offset of each.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every pending entry.")] = False,
+    fixed: Annotated[
+        Path | None,
+        typer.Option(help="A corrected event (JSON as stored) to send instead of one REF."),
+    ] = None,
+) -> None:
+    """Send rejected entries through the worker again: as they were (the hub was fixed), or
+    one replaced by a corrected event.
+
+    Example: `hub rejected resend 3:1041 --fixed corrected.json`
+    """
+    settings: Settings = ctx.obj
+    with open_hub(settings) as hub:
+        chosen = [item.ref for item in pending(hub.rejected)] if all_ else list(refs or [])
+        if not chosen:
+            raise HubError("name the entries to send again (REF ...), or --all")
+        sent = resend(hub.log, hub.rejected, chosen, fixed.read_bytes() if fixed else None)
+    console.print(f"sent {sent:,} entries to the log again; the worker applies them next")
 
 
 SUPPRESSED_NOTE = (

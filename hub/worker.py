@@ -6,10 +6,21 @@ in its person's journey, and saves the new domain events together with the posit
 or neither, so a restart resumes exactly where the store left off: nothing lost, nothing twice.
 An event already in a journey is a no-op.
 
-    worker = Worker(app, log)
-    worker.run_until_caught_up()
+An entry the worker cannot apply (not an agency event as the hub stores it, or keyed under
+another person) goes to the rejected log (`hub.events.rejected.v1`) with its reason, before the
+position passes it, and the worker goes on; `hub rejected` lists them and sends them again.
+
+    worker = Worker(app, log, rejected=rejected_log)
+    worker.run_until_caught_up()                # apply what is there, then return
+    worker.run(stop=lambda: stopping.is_set())  # a member of the group "hub-worker", until told
+
+Two workers may run at once (Kafka shares the partitions between them): if both ever write for
+the same person or position, the store refuses the second write (aggregate versions and the
+tracking record both only move forward), and that worker drops what it remembered and reads
+again from the store's positions.
 """
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,62 +29,111 @@ from typing import Any
 import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from hub.application import Hub
 from hub.domain.journey import Journey
-from hub.log import EventLog
+from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
+from schemas.base import Code, Pseudonym, Rfc3339Time, Version, format_rfc3339
+from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
+from schemas.validation import describe
 
-LOG_NAME = "hub.events.v1"
+GROUP = "hub-worker"
+REJECTED_LOG = "hub.events.rejected.v1"
 
 
-def tracking_name(partition: int) -> str:
+def tracking_name(log: EventLog, partition: int) -> str:
     """The name under which a partition's applied position is tracked in the store."""
-    return f"{LOG_NAME}/{partition}"
+    return f"{log.name}/{partition}"
+
+
+class StoredEvent(BaseModel):
+    """An entry of the log as the worker needs it: an agency event as ingest stored it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    id: EventId
+    source: AgencyUrn
+    type: str
+    subject: Pseudonym
+    time: Rfc3339Time
+    locality: Code
+    recordref: Pseudonym
+    recordversion: Version
+    recordedat: Rfc3339Time
+    data: dict[str, Any]
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in AGENCY_EVENT_TYPES:
+            raise ValueError("is not a known agency event type")
+        return value
 
 
 class Worker:
     """Applies the log to the hub's application; see the module docstring."""
 
     def __init__(
-        self, app: Hub, log: EventLog, batch_size: int = 1000, cache_size: int = 200_000
+        self,
+        app: Hub,
+        log: EventLog,
+        batch_size: int = 1000,
+        cache_size: int = 200_000,
+        rejected: EventLog | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.app, self.log, self.batch_size = app, log, batch_size
+        self.rejected, self._clock = rejected, clock
         # The worker is the only writer of journeys, so the journeys it saved are current:
         # keeping them saves replaying a person's whole history for each new batch.
         self._cache: OrderedDict[str, Journey] = OrderedDict()
         self._cache_size = cache_size
+        self.rejections = 0
+        self.conflicts = 0
 
     def next_offset(self, partition: int) -> int:
         """The first offset of `partition` not yet applied (tracking stores offset + 1)."""
-        applied = self.app.process_recorder.max_tracking_id(tracking_name(partition))
+        applied = self.app.process_recorder.max_tracking_id(tracking_name(self.log, partition))
         return applied or 0
 
     def lag(self) -> int:
-        """How many log entries wait to be applied."""
+        """How many log entries wait to be applied (by any worker of the store)."""
         ends = self.log.end_offsets()
         return sum(end - self.next_offset(p) for p, end in ends.items())
 
     def step(self, partition: int) -> int:
-        """Apply one batch of `partition`; return how many entries it covered."""
-        start = self.next_offset(partition)
-        entries = self.log.read(partition, start, self.batch_size)
-        if not entries:
-            return 0
+        """Apply one batch of `partition` read from its position; return how many entries."""
+        entries = self.log.read(partition, self.next_offset(partition), self.batch_size)
+        if entries:
+            self.apply(partition, entries)
+        return len(entries)
+
+    def apply(self, partition: int, entries: list[LogEntry]) -> None:
+        """Apply consecutive `entries` of `partition`, which start at its position, and save
+        the new domain events with the position after them in one transaction."""
         journeys: dict[str, Journey] = {}
+        refused: list[LogRecord] = []
         for entry in entries:
-            self._apply(orjson.loads(entry.value), journeys)
+            problem = self._apply(entry, journeys)
+            if problem is not None:
+                refused.append(self._rejection(entry, *problem))
+        if refused and self.rejected is not None:
+            # Before the position passes them: a crash now sends them again, never loses them
+            # (`hub rejected` shows each entry once).
+            self.rejected.append(refused)
+        self.rejections += len(refused)
         events: list[DomainEventProtocol[Any]] = []
         for journey in journeys.values():
             events += journey.collect_events()
-        tracking = Tracking(tracking_name(partition), entries[-1].offset + 1)
+        tracking = Tracking(tracking_name(self.log, partition), entries[-1].offset + 1)
         try:
             self.app.events.put(events, tracking=tracking)
         except BaseException:
             self._cache.clear()  # what was not saved must not be remembered
             raise
         self._remember(journeys)
-        return len(entries)
 
     def _remember(self, journeys: dict[str, Journey]) -> None:
         for person, journey in journeys.items():
@@ -81,6 +141,15 @@ class Worker:
             self._cache.move_to_end(person)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+    def forget(self, partitions: set[int] | None = None) -> None:
+        """Drop remembered journeys (all, or those of `partitions`): another writer may have
+        moved them on."""
+        if partitions is None:
+            self._cache.clear()
+            return
+        for person in [p for p in self._cache if self.log.partition_of(p) in partitions]:
+            del self._cache[person]
 
     def run_until_caught_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply every partition until nothing waits; return how many entries were applied."""
@@ -97,35 +166,109 @@ class Worker:
             progress(done)
         return done
 
-    def _apply(self, stored: dict[str, Any], journeys: dict[str, Journey]) -> None:
-        person = stored["subject"]
+    def run(
+        self,
+        stop: Callable[[], bool],
+        progress: Callable[[int], None] | None = None,
+        group: str = GROUP,
+        poll_s: float = 0.5,
+    ) -> int:
+        """Apply the log as a member of the reader group `group` until `stop()` is true
+        (checked between batches: a batch is saved whole or not at all); return how many
+        entries were applied."""
+        consumer = self.log.consumer(group, self._start_of, self.forget)
+        total = 0
+        try:
+            while not stop():
+                polled = consumer.poll(poll_s, self.batch_size)
+                for partition, entries in polled.items():
+                    total += self._apply_polled(consumer, partition, entries)
+                    if progress is not None:
+                        progress(len(entries))
+        finally:
+            consumer.close()
+        return total
+
+    def _start_of(self, partition: int) -> int:
+        self.forget({partition})
+        return self.next_offset(partition)
+
+    def _apply_polled(self, consumer: LogConsumer, partition: int, entries: list[LogEntry]) -> int:
+        start = self.next_offset(partition)
+        entries = [e for e in entries if e.offset >= start]
+        if not entries:
+            return 0
+        if entries[0].offset != start:  # not read from the position: read again from it
+            consumer.seek(partition, start)
+            return 0
+        try:
+            self.apply(partition, entries)
+        except IntegrityError:
+            # Another worker wrote this person or position first: start again from the store.
+            self.conflicts += 1
+            self.forget()
+            for assigned in consumer.assigned():
+                consumer.seek(assigned, self.next_offset(assigned))
+            return 0
+        return len(entries)
+
+    def _apply(self, entry: LogEntry, journeys: dict[str, Journey]) -> tuple[str, str] | None:
+        """Apply one entry; the (field, reason) it was refused for, or None."""
+        try:
+            stored = StoredEvent.model_validate_json(entry.value)
+        except ValidationError as error:
+            return describe(error)[0]
+        if stored.subject != entry.key:
+            return "subject", "is not the entry's key: one person's events must share a key"
+        person = stored.subject
         journey = journeys.get(person)
         if journey is None:
-            journey = self._load(person, stored)
+            journey = self._load(person, stored.time)
             journeys[person] = journey
-        if journey.has_recorded(stored["source"], stored["id"]):
-            return  # already applied: re-sent, or replayed after a crash
+        if journey.has_recorded(stored.source, stored.id):
+            return None  # already applied: re-sent, or replayed after a crash
         journey.record(
-            source=stored["source"],
-            event_id=stored["id"],
-            event_type=stored["type"],
-            locality=stored["locality"],
-            recordref=stored["recordref"],
-            recordversion=stored["recordversion"],
-            data=stored["data"],
-            recorded_at=_utc(stored["recordedat"]),
-            timestamp=_utc(stored["time"]),
+            source=stored.source,
+            event_id=stored.id,
+            event_type=stored.type,
+            locality=stored.locality,
+            recordref=stored.recordref,
+            recordversion=stored.recordversion,
+            data=stored.data,
+            recorded_at=stored.recordedat.astimezone(UTC),
+            timestamp=stored.time.astimezone(UTC),
         )
+        return None
 
-    def _load(self, person: str, stored: dict[str, Any]) -> Journey:
+    def _rejection(self, entry: LogEntry, field: str, reason: str) -> LogRecord:
+        document = {
+            "status": "rejected",
+            "log": self.log.name,
+            "partition": entry.partition,
+            "offset": entry.offset,
+            "key": entry.key,
+            "field": field,
+            "reason": reason,
+            "at": format_rfc3339(self._clock()),
+            "value": entry.value.decode("utf-8", "backslashreplace"),
+        }
+        return LogRecord(key=f"{entry.partition}:{entry.offset}", value=orjson.dumps(document))
+
+    def _load(self, person: str, at: datetime) -> Journey:
         cached = self._cache.get(person)
         if cached is not None:
             return cached
         try:
             return self.app.journey_of(person)
         except AggregateNotFoundError:
-            return Journey(person, timestamp=_utc(stored["time"]))
+            return Journey(person, timestamp=at.astimezone(UTC))
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+def wait_for(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.2) -> bool:
+    """Poll `condition` until true or `timeout_s` passes; whether it came true."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every_s)
+    return True

@@ -4,9 +4,12 @@ from hub.log.embedded import EmbeddedLog
 from hub.log.port import (
     DEFAULT_PARTITIONS,
     EventLog,
+    LogConsumer,
     LogEntry,
     LogError,
     LogRecord,
+    Revoked,
+    StartOf,
     partition_for,
 )
 
@@ -14,8 +17,11 @@ __all__ = [
     "DEFAULT_PARTITIONS",
     "EmbeddedLog",
     "EventLog",
+    "LogConsumer",
     "LogEntry",
     "LogError",
     "LogRecord",
+    "Revoked",
+    "StartOf",
     "partition_for",
 ]

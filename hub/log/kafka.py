@@ -7,6 +7,11 @@ Records go to `partition_for(key)` explicitly (the same function as the embedded
 person's events stay in order on one partition whatever the client's own partitioner. The
 producer waits for every in-sync replica (`acks=all`) and retries. Offsets are Kafka's own,
 dense from 0 (no transactions, so no control records between them).
+
+Readers join a consumer group (`consumer("hub-worker", start_of)`): Kafka shares the partitions
+among the group's members, and a member newly given a partition reads it from the position its
+own store says (`start_of`), never from an offset committed to Kafka. A short session timeout
+(6 s) means a member that died stops holding its partitions soon after.
 """
 
 import contextlib
@@ -14,13 +19,31 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import (
+    ConsumerRebalanceListener,
+    KafkaAdminClient,
+    KafkaConsumer,
+    KafkaProducer,
+    TopicPartition,
+)
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from hub.log.port import DEFAULT_PARTITIONS, EventLog, LogEntry, LogError, LogRecord, check_record
+from hub.log.port import (
+    DEFAULT_PARTITIONS,
+    EventLog,
+    LogConsumer,
+    LogEntry,
+    LogError,
+    LogRecord,
+    Revoked,
+    StartOf,
+    check_record,
+)
 
 TOPIC = "hub.events.v1"
+SESSION_TIMEOUT_MS = 6000
+"""The broker's smallest allowed (`group.min.session.timeout.ms`): a dead member is noticed fast."""
 
 
 class KafkaLog(EventLog):
@@ -34,6 +57,7 @@ class KafkaLog(EventLog):
         timeout_s: float = 30.0,
     ) -> None:
         self.bootstrap, self.topic, self.partitions = bootstrap, topic, partitions
+        self.name = topic
         self._timeout = timeout_s
         self._closed = False
         try:
@@ -106,6 +130,11 @@ class KafkaLog(EventLog):
                     entries.append(LogEntry(partition, message.offset, key, message.value))
         return entries
 
+    def consumer(
+        self, group: str, start_of: StartOf, revoked: Revoked | None = None
+    ) -> LogConsumer:
+        return GroupConsumer(self, group, start_of, revoked)
+
     def end_offsets(self) -> dict[int, int]:
         tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
         ends = self._consumer.end_offsets(tps)
@@ -120,3 +149,69 @@ class KafkaLog(EventLog):
         self._closed = True
         self._producer.close(timeout=self._timeout)
         self._consumer.close()
+
+
+class _Positions(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks each newly assigned partition to the position the reader's store holds."""
+
+    def __init__(self, owner: "GroupConsumer", start_of: StartOf, revoked: Revoked | None) -> None:
+        self._owner, self._start_of, self._revoked = owner, start_of, revoked
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self._revoked is not None:
+            self._revoked({tp.partition for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            self._owner.consumer.seek(tp, self._start_of(tp.partition))
+
+
+class GroupConsumer(LogConsumer):
+    """A member of a Kafka consumer group on the log's topic; see the module docstring."""
+
+    def __init__(
+        self, log: KafkaLog, group: str, start_of: StartOf, revoked: Revoked | None
+    ) -> None:
+        self._topic = log.topic
+        try:
+            self.consumer = KafkaConsumer(
+                bootstrap_servers=log.bootstrap,
+                group_id=group,
+                enable_auto_commit=False,  # the positions that count are in the reader's store
+                auto_offset_reset="earliest",
+                session_timeout_ms=SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=SESSION_TIMEOUT_MS // 6,
+            )
+            self.consumer.subscribe([log.topic], listener=_Positions(self, start_of, revoked))
+        except KafkaError as error:
+            raise LogError(f"cannot join group {group} at {log.bootstrap}: {error}") from error
+        self._closed = False
+
+    def poll(self, timeout_s: float, limit: int) -> dict[int, list[LogEntry]]:
+        try:
+            polled: dict[Any, list[Any]] = self.consumer.poll(
+                timeout_ms=int(timeout_s * 1000), max_records=limit
+            )
+        except KafkaError as error:
+            raise LogError(f"reading {self._topic} failed: {error}") from error
+        return {
+            tp.partition: [
+                LogEntry(tp.partition, m.offset, m.key.decode() if m.key else "", m.value)
+                for m in messages
+            ]
+            for tp, messages in polled.items()
+            if messages
+        }
+
+    def seek(self, partition: int, offset: int) -> None:
+        tp = TopicPartition(self._topic, partition)
+        if tp in self.consumer.assignment():
+            self.consumer.seek(tp, offset)
+
+    def assigned(self) -> set[int]:
+        return {tp.partition for tp in self.consumer.assignment()}
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.consumer.close(autocommit=False)

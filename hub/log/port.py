@@ -12,9 +12,10 @@ The log keeps no reader positions: a reader records, per partition, the next off
         next_offsets = log.end_offsets()                              # {partition: offset}
 """
 
+import time
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -79,11 +80,81 @@ def check_record(index: int, record: LogRecord) -> None:
         )
 
 
+StartOf = Callable[[int], int]
+"""Given a partition newly assigned to a reader, the offset it must read from (its position)."""
+Revoked = Callable[[set[int]], None]
+"""Told which partitions a reader has lost (another member of its group now reads them)."""
+
+
+class LogConsumer(ABC):
+    """A member of a reader group: it is assigned some of the log's partitions and polls them.
+
+    Positions are the reader's own (kept in its store): on each assignment the consumer asks
+    `start_of(partition)` and reads from there; it keeps no position of its own that counts.
+    """
+
+    @abstractmethod
+    def poll(self, timeout_s: float, limit: int) -> dict[int, list[LogEntry]]:
+        """The next entries of assigned partitions (up to `limit` in all), by partition;
+        waits up to `timeout_s` for some; an empty dict if none came."""
+
+    @abstractmethod
+    def seek(self, partition: int, offset: int) -> None:
+        """Read `partition` from `offset` next (after a failed write, to read it again)."""
+
+    @abstractmethod
+    def assigned(self) -> set[int]:
+        """The partitions this member reads now."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Leave the group; closing twice is harmless."""
+
+
+class SoleConsumer(LogConsumer):
+    """The consumer of a log read by one reader alone: every partition, positions in memory.
+
+    The embedded log's consumer (one process owns the data folder); any `EventLog` can use it.
+    """
+
+    def __init__(self, log: "EventLog", start_of: StartOf) -> None:
+        self._log = log
+        self._next = {p: start_of(p) for p in range(log.partitions)}
+
+    def poll(self, timeout_s: float, limit: int) -> dict[int, list[LogEntry]]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            polled: dict[int, list[LogEntry]] = {}
+            for partition, start in self._next.items():
+                entries = self._log.read(partition, start, limit)
+                if entries:
+                    polled[partition] = entries
+                    self._next[partition] = entries[-1].offset + 1
+                    limit -= len(entries)
+                if limit <= 0:
+                    break
+            if polled or time.monotonic() >= deadline:
+                return polled
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def seek(self, partition: int, offset: int) -> None:
+        self._log.check_partition(partition)
+        self._next[partition] = offset
+
+    def assigned(self) -> set[int]:
+        return set(self._next)
+
+    def close(self) -> None:
+        pass
+
+
 class EventLog(ABC):
     """A partitioned, append-only log of keyed records (Kafka's model)."""
 
     partitions: int
     """How many partitions the log has; fixed when the log is created."""
+    name: str = "hub.events.v1"
+    """The log's name (the Kafka topic); readers track their positions under it."""
 
     @abstractmethod
     def append(self, records: Sequence[LogRecord]) -> None:
@@ -104,6 +175,12 @@ class EventLog(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the log's resources; closing twice is harmless."""
+
+    def consumer(
+        self, group: str, start_of: StartOf, revoked: Revoked | None = None
+    ) -> LogConsumer:
+        """Join the reader group `group`; this default reads every partition alone."""
+        return SoleConsumer(self, start_of)
 
     def partition_of(self, key: str) -> int:
         """The partition this log puts `key` on."""

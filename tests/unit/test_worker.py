@@ -69,7 +69,7 @@ def test_a_redelivered_log_entry_is_a_no_op(app: Hub, log: EmbeddedLog) -> None:
 def test_the_position_reached_is_saved_with_the_events(app: Hub, log: EmbeddedLog) -> None:
     Worker(app, log, batch_size=5).run_until_caught_up()
     for partition, end in log.end_offsets().items():
-        assert (app.process_recorder.max_tracking_id(tracking_name(partition)) or 0) == end
+        assert (app.process_recorder.max_tracking_id(tracking_name(log, partition)) or 0) == end
 
 
 def test_event_times_come_from_the_agency_and_the_record_time_from_ingest(
