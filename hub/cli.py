@@ -385,11 +385,7 @@ def worker(
         )
 
 
-rejected_app = typer.Typer(
-    help="Entries the worker could not apply: list them; send them again once fixed.",
-    no_args_is_help=False,
-    invoke_without_command=True,
-)
+rejected_app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
 app.add_typer(rejected_app, name="rejected")
 
 
