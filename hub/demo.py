@@ -1,4 +1,4 @@
-"""The demo on the embedded default: a synthetic place through every stage of the hub.
+"""The demo: a synthetic place through every stage of the hub.
 
 synthesise → each agency's connector → ingest → log → worker → store (→ projections),
 reporting progress through plain callables so any front end (Rich, logs, tests) can show it.
@@ -43,8 +43,11 @@ class DemoRun:
     applied: int
 
 
-def run_demo(hub: Runtime, people: int, seed: int, stage: Stage) -> DemoRun:
-    """Synthesise a place into the data folder and run it through the hub."""
+def run_demo(
+    hub: Runtime, people: int, seed: int, stage: Stage, apply: bool = True
+) -> DemoRun:
+    """Synthesise a place into the data folder and run it through the hub (with `apply`
+    false, only as far as the log: a `hub worker` applies it)."""
     data_dir = hub.settings.data_dir
     place_dir = data_dir / "place"
     summary = synthesise(
@@ -68,7 +71,9 @@ def run_demo(hub: Runtime, people: int, seed: int, stage: Stage) -> DemoRun:
         publish_extract(hub, place, place_dir, agency.slug, agency.sector, pseudonymiser, advance)
         for agency in place.agencies
     ]
-    applied = hub.worker.run_until_caught_up(stage("worker: log to store", hub.worker.lag()))
+    applied = 0
+    if apply:
+        applied = hub.worker.run_until_caught_up(stage("worker: log to store", hub.worker.lag()))
     return DemoRun(place, summary, runs, applied)
 
 

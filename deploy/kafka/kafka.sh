@@ -3,6 +3,7 @@
 #
 #   deploy/kafka/kafka.sh start     # fetch the jars once, format, start; prints the bootstrap address
 #   deploy/kafka/kafka.sh stop      # stop the broker started from the same run folder, by its PID
+#   deploy/kafka/kafka.sh restart   # stop it and start it again: same address, same data
 #   deploy/kafka/kafka.sh status    # the bootstrap address if it answers, exit 1 if not
 #   deploy/kafka/kafka.sh fetch     # only fetch the jars into the cache
 #
@@ -87,13 +88,20 @@ LOG
   java "${java_opts[@]}" -cp "$cache/libs/*" kafka.tools.StorageTool format \
     -t "$cluster" -c "$run/server.properties" > "$run/format.out" 2>&1 \
     || { say "formatting the storage failed:"; cat "$run/format.out" >&2; exit 1; }
+  echo "127.0.0.1:$port" > "$run/bootstrap"
+  launch
+}
+
+launch() {  # start the configured broker on its data and wait until it answers
+  local java_opts=(-Xms256m -Xmx1g "-Dlog4j2.configurationFile=$run/log4j2.properties")
+  local bootstrap; bootstrap="$(cat "$run/bootstrap")"
+  : > "$run/server.log"
   nohup java "${java_opts[@]}" -cp "$cache/libs/*" kafka.Kafka "$run/server.properties" \
     > "$run/kafka.out" 2>&1 &
   echo $! > "$run/kafka.pid"
-  echo "127.0.0.1:$port" > "$run/bootstrap"
   for _ in $(seq 1 120); do
-    if answers "127.0.0.1:$port" && grep -q "Kafka Server started" "$run/server.log" 2>/dev/null; then
-      say "started (PID $(cat "$run/kafka.pid")) on 127.0.0.1:$port"
+    if answers "$bootstrap" && grep -q "Kafka Server started" "$run/server.log" 2>/dev/null; then
+      say "started (PID $(cat "$run/kafka.pid")) on $bootstrap"
       cat "$run/bootstrap"; return 0
     fi
     if ! kill -0 "$(cat "$run/kafka.pid")" 2>/dev/null; then
@@ -116,6 +124,13 @@ stop() {
   rm -f "$run/kafka.pid"
 }
 
+restart() {  # the same broker again: same address, same data (a restart, not a new broker)
+  [ -f "$run/server.properties" ] || { say "nothing configured in $run: use start"; exit 1; }
+  stop
+  fetch
+  launch
+}
+
 status() {
   [ -f "$run/bootstrap" ] && answers "$(cat "$run/bootstrap")" && cat "$run/bootstrap" && return 0
   say "not running"; return 1
@@ -124,7 +139,8 @@ status() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   status) status ;;
   fetch) fetch ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

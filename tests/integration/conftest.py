@@ -1,0 +1,85 @@
+"""The production path's parts for each test: a fresh topic and consumer group on the session's
+broker, a fresh PostgreSQL schema on the session's server; and what every path is compared by."""
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from hub.application import Hub
+from hub.bootstrap import Settings
+from hub.projector import Projector
+from projections.questions import QUESTIONS, prepare, raw_answer
+from schemas.place import Place
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+def settings_for(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[str, str], Settings]:
+    """Settings for a path: `settings_for("kafka" | "embedded", "postgres" | "sqlite")`, each call
+    with its own data folder, and on Kafka its own topic, rejected topic and consumer group, on
+    PostgreSQL its own schema (the broker and server are started once per session)."""
+
+    def make(log: str, store: str, name: str = "") -> Settings:
+        tag = uuid.uuid4().hex[:10]
+        fields: dict[str, Any] = {"data_dir": tmp_path / f"{log}-{store}{name}"}
+        if log == "kafka":
+            fields |= {
+                "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+                "topic": f"hub.events.v1.{tag}",
+                "rejected_topic": f"hub.events.rejected.v1.{tag}",
+                "worker_group": f"hub-worker-{tag}",
+            }
+        if store == "postgres":
+            env = request.getfixturevalue("postgres_env")
+            fields |= {"store": "postgres", "postgres": env | {"POSTGRES_SCHEMA": f"t_{tag}"}}
+        return Settings(**fields)
+
+    return make
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a `hub` subprocess these settings."""
+    env = {
+        "HUB_DATA_DIR": str(settings.data_dir),
+        "HUB_TOPIC": settings.topic,
+        "HUB_REJECTED_TOPIC": settings.rejected_topic,
+        "HUB_WORKER_GROUP": settings.worker_group,
+        "HUB_STORE": settings.store,
+    }
+    if settings.kafka_bootstrap:
+        env["HUB_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    if settings.store == "postgres":
+        env |= settings.store_env
+    return env
+
+
+def stored(app: Hub) -> list[tuple[Any, ...]]:
+    """Every stored event (originator, version, topic, state bytes), in a stable order."""
+    rows = []
+    start = 1
+    while True:
+        batch = app.recorder.select_notifications(start=start, limit=10_000)
+        if not batch:
+            return sorted(rows)
+        rows += [(n.originator_id, n.originator_version, n.topic, n.state) for n in batch]
+        start = batch[-1].id + 1
+
+
+def answers(app: Hub, place: Place) -> dict[str, Any]:
+    """All seven questions at their finest cuts, unrounded and unsuppressed (the full output)."""
+    con = duckdb.connect()
+    try:
+        Projector(app, con, place).catch_up()
+        prepare(con, place)
+        return {
+            slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()
+        }
+    finally:
+        con.close()
