@@ -43,9 +43,7 @@ class DemoRun:
     applied: int
 
 
-def run_demo(
-    hub: Runtime, people: int, seed: int, stage: Stage, apply: bool = True
-) -> DemoRun:
+def run_demo(hub: Runtime, people: int, seed: int, stage: Stage, apply: bool = True) -> DemoRun:
     """Synthesise a place into the data folder and run it through the hub (with `apply`
     false, only as far as the log: a `hub worker` applies it)."""
     data_dir = hub.settings.data_dir

@@ -20,14 +20,12 @@ tracking record both only move forward), and that worker drops what it remembere
 again from the store's positions.
 """
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -113,17 +111,31 @@ class Worker:
     def apply(self, partition: int, entries: list[LogEntry]) -> None:
         """Apply consecutive `entries` of `partition`, which start at its position, and save
         the new domain events with the position after them in one transaction."""
-        journeys: dict[str, Journey] = {}
         refused: list[LogRecord] = []
+        checked: list[StoredEvent] = []
         for entry in entries:
-            problem = self._apply(entry, journeys)
-            if problem is not None:
+            event, problem = _checked(entry)
+            if event is not None:
+                checked.append(event)
+            else:
+                assert problem is not None
                 refused.append(self._rejection(entry, *problem))
         if refused and self.rejected is not None:
             # Before the position passes them: a crash now sends them again, never loses them
             # (`hub rejected` shows each entry once).
             self.rejected.append(refused)
         self.rejections += len(refused)
+        # In order of first appearance, so the same log always gives the same store order.
+        first: dict[str, StoredEvent] = {}
+        for event in checked:
+            first.setdefault(event.subject, event)
+        known = self._journeys(list(first))
+        journeys = {
+            person: known.get(person) or Journey(person, timestamp=event.time.astimezone(UTC))
+            for person, event in first.items()
+        }
+        for event in checked:
+            self._record(event, journeys)
         events: list[DomainEventProtocol[Any]] = []
         for journey in journeys.values():
             events += journey.collect_events()
@@ -134,6 +146,14 @@ class Worker:
             self._cache.clear()  # what was not saved must not be remembered
             raise
         self._remember(journeys)
+
+    def _journeys(self, persons: list[str]) -> dict[str, Journey]:
+        """The current journeys of `persons` that exist (remembered, or read in bulk), in the
+        order of `persons`; a person without one yet is left out."""
+        missing = [p for p in persons if p not in self._cache]
+        found = self.app.journeys_of(missing) if missing else {}
+        ordered = ((p, self._cache.get(p) or found.get(p)) for p in persons)
+        return {p: journey for p, journey in ordered if journey is not None}
 
     def _remember(self, journeys: dict[str, Journey]) -> None:
         for person, journey in journeys.items():
@@ -212,21 +232,11 @@ class Worker:
             return 0
         return len(entries)
 
-    def _apply(self, entry: LogEntry, journeys: dict[str, Journey]) -> tuple[str, str] | None:
-        """Apply one entry; the (field, reason) it was refused for, or None."""
-        try:
-            stored = StoredEvent.model_validate_json(entry.value)
-        except ValidationError as error:
-            return describe(error)[0]
-        if stored.subject != entry.key:
-            return "subject", "is not the entry's key: one person's events must share a key"
-        person = stored.subject
-        journey = journeys.get(person)
-        if journey is None:
-            journey = self._load(person, stored.time)
-            journeys[person] = journey
+    def _record(self, stored: StoredEvent, journeys: dict[str, Journey]) -> None:
+        """Record one checked event in its person's journey (a no-op if already there)."""
+        journey = journeys[stored.subject]
         if journey.has_recorded(stored.source, stored.id):
-            return None  # already applied: re-sent, or replayed after a crash
+            return  # already applied: re-sent, or replayed after a crash
         journey.record(
             source=stored.source,
             event_id=stored.id,
@@ -238,7 +248,6 @@ class Worker:
             recorded_at=stored.recordedat.astimezone(UTC),
             timestamp=stored.time.astimezone(UTC),
         )
-        return None
 
     def _rejection(self, entry: LogEntry, field: str, reason: str) -> LogRecord:
         document = {
@@ -254,21 +263,13 @@ class Worker:
         }
         return LogRecord(key=f"{entry.partition}:{entry.offset}", value=orjson.dumps(document))
 
-    def _load(self, person: str, at: datetime) -> Journey:
-        cached = self._cache.get(person)
-        if cached is not None:
-            return cached
-        try:
-            return self.app.journey_of(person)
-        except AggregateNotFoundError:
-            return Journey(person, timestamp=at.astimezone(UTC))
 
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.2) -> bool:
-    """Poll `condition` until true or `timeout_s` passes; whether it came true."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(every_s)
-    return True
+def _checked(entry: LogEntry) -> tuple[StoredEvent | None, tuple[str, str] | None]:
+    """The entry as a stored event, or the (field, reason) it is refused for."""
+    try:
+        stored = StoredEvent.model_validate_json(entry.value)
+    except ValidationError as error:
+        return None, describe(error)[0]
+    if stored.subject != entry.key:
+        return None, ("subject", "is not the entry's key: one person's events must share a key")
+    return stored, None
