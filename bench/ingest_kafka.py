@@ -289,6 +289,19 @@ def check_alive(workers: list[tuple[subprocess.Popen[bytes], Path]]) -> None:
             )
 
 
+def wait_for_open(process: subprocess.Popen[bytes], out: Path) -> None:
+    """Until a `hub worker` has opened the store: eventsourcing's PostgreSQL recorder runs
+    `CREATE OR REPLACE FUNCTION` as it opens, and two processes doing so at once can fail
+    ("tuple concurrently updated"), so the workers are started one after another."""
+    deadline = time.monotonic() + 120
+    while "worker in group" not in worker_output(out):
+        check_stop()
+        check_alive([(process, out)])
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"hub worker (pid {process.pid}) did not start in 120 s")
+        time.sleep(0.1)
+
+
 def wait_for_group(
     bootstrap: str, group: str, members: int, workers: list[tuple[subprocess.Popen[bytes], Path]]
 ) -> None:
@@ -430,6 +443,7 @@ def hub_end_to_end(
                     stderr=subprocess.STDOUT,
                 )
             started.append((process, out))
+            wait_for_open(process, out)
         wait_for_group(bootstrap, names["group"], workers, started)
         publishing, finish = stack.enter_context(lag_sampler(settings, place_dir / "place.toml"))
 
@@ -496,7 +510,7 @@ def services() -> tuple[str, dict[str, str]]:
         )
     if not problems:
         try:
-            KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000).close()
+            KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=10_000).close()
         except KafkaError as error:
             problems.append(f"cannot reach Kafka at {bootstrap} ({error}): is the broker up?")
         try:
@@ -507,8 +521,9 @@ def services() -> tuple[str, dict[str, str]]:
         print(
             "error: this benchmark needs a Kafka broker and PostgreSQL; " + "; ".join(problems),
             file=sys.stderr,
+            flush=True,
         )
-        sys.exit(2)
+        os._exit(2)  # nothing made yet; a failed Kafka client's thread would hold up the exit
     return bootstrap, pg
 
 

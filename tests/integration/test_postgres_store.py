@@ -1,5 +1,6 @@
 """The event store on a real PostgreSQL gives the same store and the same answers as SQLite."""
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +8,7 @@ import duckdb
 import pytest
 
 from hub.application import Hub
-from hub.bootstrap import Settings, open_hub
+from hub.bootstrap import Settings, open_hub, open_store
 from hub.demo import quiet, run_demo
 from hub.log import EmbeddedLog
 from hub.projector import Projector
@@ -51,7 +52,10 @@ def test_the_worker_on_postgresql_stores_what_it_stores_on_sqlite(
             "SQLITE_DBNAME": str(embedded / "hub.db"),
         }
     )
-    postgres = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.postgres", **postgres_env})
+    schema = f"t_{uuid.uuid4().hex[:10]}"  # a store of its own on a shared server
+    postgres = open_store(
+        Settings(store="postgres", postgres=postgres_env | {"POSTGRES_SCHEMA": schema})
+    )
     # The partnership first, as the demo did, then the same log through the worker.
     place = load_place(embedded / "place" / "place.toml")
     partnership = sqlite.get(place.slug)
