@@ -19,9 +19,7 @@ MakeSettings = Callable[..., Settings]
 
 
 @pytest.fixture
-def settings_for(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Callable[[str, str], Settings]:
+def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str, str], Settings]:
     """Settings for a path: `settings_for("kafka" | "embedded", "postgres" | "sqlite")`, each call
     with its own data folder, and on Kafka its own topic, rejected topic and consumer group, on
     PostgreSQL its own schema (the broker and server are started once per session)."""

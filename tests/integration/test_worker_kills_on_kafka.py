@@ -85,7 +85,11 @@ def test_sigkilled_workers_lose_and_double_nothing(
             before = applied(store, log)
             assert before < total, f"the worker finished after {len(kills)} kills: too few events"
             worker = start_worker(settings, out)
-            wait_until(lambda: applied(store, log) > before, 120, "the worker to save a batch")
+            wait_until(
+                lambda before=before: applied(store, log) > before,
+                120,
+                "the worker to save a batch",
+            )
             time.sleep(rng.uniform(0.0, 1.2))
             assert worker.poll() is None, "the worker exited by itself"
             worker.send_signal(signal.SIGKILL)
@@ -106,7 +110,8 @@ def test_sigkilled_workers_lose_and_double_nothing(
         f"kills {killing - published:.0f} s, last run {finished - killing:.0f} s"
     )
     assert len(kills) >= 10
-    assert kills == sorted(kills) and kills[-1] < total
+    assert kills == sorted(kills)
+    assert kills[-1] < total
 
     # The uninterrupted run: the same log, read straight through into a fresh store.
     clean = Hub(
