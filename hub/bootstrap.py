@@ -34,6 +34,7 @@ from hub.worker import GROUP, REJECTED_LOG, Worker
 from schemas.errors import HubError
 
 TOPIC = "hub.events.v1"
+OPEN_LOCK = 0x68756273  # the advisory lock taken while a hub opens its PostgreSQL store
 
 
 class Settings(BaseSettings):
@@ -126,23 +127,37 @@ def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
 
 
 def open_store(settings: Settings) -> Hub:
-    """The event store the settings choose; a PostgreSQL schema is made where absent."""
-    env = settings.store_env
-    schema = env.get("POSTGRES_SCHEMA")
-    if settings.store == "postgres" and schema:
-        import psycopg
-        from psycopg import sql
+    """The event store the settings choose.
 
-        with psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=env.get("POSTGRES_PORT", "5432"),
-            user=env.get("POSTGRES_USER"),
-            password=env.get("POSTGRES_PASSWORD"),
-            autocommit=True,
-        ) as con:
-            con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    return Hub(env=env)
+    On PostgreSQL the schema is made where absent, and opening is serialised by an advisory
+    lock: eventsourcing (re)creates its tables and functions on open, and two processes doing
+    that at the same moment (two workers started together) can fail with "tuple concurrently
+    updated".
+    """
+    env = settings.store_env
+    if settings.store != "postgres":
+        return Hub(env=env)
+    import psycopg
+    from psycopg import sql
+
+    schema = env.get("POSTGRES_SCHEMA")
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env.get("POSTGRES_PORT", "5432"),
+        user=env.get("POSTGRES_USER"),
+        password=env.get("POSTGRES_PASSWORD"),
+        autocommit=True,
+    ) as con:
+        con.execute("SELECT pg_advisory_lock(%s)", (OPEN_LOCK,))
+        try:
+            if schema:
+                con.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+            return Hub(env=env)
+        finally:
+            con.execute("SELECT pg_advisory_unlock(%s)", (OPEN_LOCK,))
 
 
 @contextmanager

@@ -4,18 +4,24 @@ synthesise → each agency's connector → ingest → log → worker → store (
 reporting progress through plain callables so any front end (Rich, logs, tests) can show it.
 """
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import Pseudonymiser, load_pseudonymiser, new_key_file
 from connectors.synth import SynthSummary, synthesise
 from hub.bootstrap import Runtime
+from hub.ingest import Outcome
+from hub.log import LogError
 from schemas.place import Place, load_place
 
+log = logging.getLogger(__name__)
 DEMO_START = "2024-01"
 Stage = Callable[[str, int], Callable[[int], None]]
 """Start a stage with a description and a total; returns the function that advances it."""
@@ -104,13 +110,36 @@ def publish(
         run.rows += batch.rows
         run.refused += len(batch.rejections)
         run.reasons += [str(r) for r in batch.rejections]
-        for outcome in hub.ingest.submit(slug, batch.events):
+        for outcome in _submit(hub, slug, batch.events):
             if outcome.status == "rejected":
                 run.reasons.append(f"{slug}: event {outcome.id}: {outcome.field}: {outcome.reason}")
             setattr(run, outcome.status, getattr(run, outcome.status) + 1)
         if advance is not None:
             advance(batch.rows)
     return run
+
+
+def _submit(
+    hub: Runtime, slug: str, events: list[dict[str, Any]], patience_s: float = 120.0
+) -> list[Outcome]:
+    """Submit one batch, trying again while the log is unreachable (a broker restarting).
+
+    Safe to repeat: a batch whose append failed was not remembered as seen, and an entry that
+    did reach the log before the failure is applied once by the worker however often it is sent.
+    """
+    deadline = time.monotonic() + patience_s
+    wait = 0.5
+    while True:
+        try:
+            return hub.ingest.submit(slug, events)
+        except LogError as error:
+            if time.monotonic() + wait > deadline:
+                raise LogError(f"{error}; gave up after {patience_s:.0f} s of retries") from None
+            log.warning(
+                "the log refused a batch of %s (%s); trying again in %.1f s", slug, error, wait
+            )
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
 
 
 def quiet(description: str, total: int) -> Callable[[int], None]:

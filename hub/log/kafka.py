@@ -42,6 +42,8 @@ from hub.log.port import (
 )
 
 TOPIC = "hub.events.v1"
+DELIVERY_TIMEOUT_MS = 60_000
+"""How long the producer keeps trying one batch (a broker restart takes a few seconds)."""
 SESSION_TIMEOUT_MS = 6000
 """The broker's smallest allowed (`group.min.session.timeout.ms`): a dead member is noticed fast."""
 
@@ -62,11 +64,21 @@ class KafkaLog(EventLog):
         self._closed = False
         try:
             self._ensure_topic()
+            # Idempotent, retried until the delivery timeout: a broker restarting mid-append
+            # delays the batch rather than failing it, and a retried send is not written twice.
             self._producer = KafkaProducer(
-                bootstrap_servers=bootstrap, acks="all", retries=10, linger_ms=5
+                bootstrap_servers=bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
+                reconnect_backoff_max_ms=1000,
+                linger_ms=5,
             )
             self._consumer = KafkaConsumer(
-                bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+                bootstrap_servers=bootstrap,
+                enable_auto_commit=False,
+                group_id=None,
+                reconnect_backoff_max_ms=1000,
             )
         except KafkaError as error:
             raise LogError(f"cannot reach Kafka at {bootstrap}: {error}") from error
@@ -103,9 +115,10 @@ class KafkaLog(EventLog):
                 )
                 for record in records
             ]
-            self._producer.flush(timeout=self._timeout)
+            patience = DELIVERY_TIMEOUT_MS / 1000 + 5
+            self._producer.flush(timeout=patience)
             for future in futures:
-                future.get(timeout=self._timeout)
+                future.get(timeout=patience)
         except KafkaError as error:
             raise LogError(f"appending to {self.topic} failed: {error}") from error
 
