@@ -19,9 +19,9 @@ def rejected(tmp_path: Path) -> EmbeddedLog:
     return EmbeddedLog(tmp_path / "rejected.sqlite", partitions=1)
 
 
-def _one_good_entry(log: EmbeddedLog) -> tuple[str, dict[str, object]]:
-    for partition in range(log.partitions):
-        entries = log.read(partition, 0, 1)
+def _one_good_entry(source: EmbeddedLog) -> tuple[str, dict[str, object]]:
+    for partition in range(source.partitions):
+        entries = source.read(partition, 0, 1)
         if entries:
             return entries[0].key, orjson.loads(entries[0].value)
     raise AssertionError("the fixture log is empty")
@@ -78,7 +78,7 @@ def test_a_fixed_entry_sent_again_is_applied_and_no_longer_pending(
     worker.run_until_caught_up()
     before = app.recorder.max_notification_id()
     [item] = pending(rejected)
-    with pytest.raises(HubError, match="the fixed event for .*: locality"):
+    with pytest.raises(HubError, match=r"the fixed event for .*: locality"):
         resend(log, rejected, [item.ref], fixed=orjson.dumps(bad))
     with pytest.raises(HubError, match="not a pending rejected entry: 9:9"):
         resend(log, rejected, ["9:9"])
