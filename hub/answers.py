@@ -40,7 +40,8 @@ class Projections:
     def __init__(self, hub: Runtime, place: Place) -> None:
         self.path: Path = hub.settings.data_dir / "projections.duckdb"
         self.place = place
-        self.con = duckdb.connect(str(self.path))
+        # The hub shows its own progress; DuckDB's bar would write over logs and tables.
+        self.con = duckdb.connect(str(self.path), config={"enable_progress_bar": False})
         self.projector = Projector(hub.app, self.con, place)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
