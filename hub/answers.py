@@ -41,7 +41,8 @@ class Projections:
         self.path: Path = hub.settings.data_dir / "projections.duckdb"
         self.place = place
         # The hub shows its own progress; DuckDB's bar would write over logs and tables.
-        self.con = duckdb.connect(str(self.path), config={"enable_progress_bar": False})
+        self.con = duckdb.connect(str(self.path))
+        self.con.execute("SET enable_progress_bar = false")
         self.projector = Projector(hub.app, self.con, place)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
