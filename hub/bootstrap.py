@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     topic: str = TOPIC
     rejected_topic: str = REJECTED_LOG
     worker_group: str = GROUP
+    api_max_body: int = 5 * 1024 * 1024
+    """The largest request body `POST /v1/events` takes, in bytes (413 past it)."""
+    api_max_batch: int = 1000
+    """The most events one request may carry (413 past it)."""
     store: Literal["sqlite", "postgres"] = "sqlite"
     postgres: dict[str, str] = {}
     """eventsourcing's `POSTGRES_*` settings; the environment's are used where absent here."""

@@ -9,7 +9,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -25,8 +26,10 @@ from connectors.pseudonym import load_pseudonymiser
 from connectors.run import ConnectReport, connect_extract
 from connectors.synth import synthesise
 from hub.answers import DEMO_VIEWS, Projections, months_back
+from hub.api.keys import KeyStore
 from hub.bootstrap import Settings, open_hub
 from hub.demo import publish, run_demo
+from hub.http_publish import HttpPublisher, publish_over_http
 from hub.rejected import pending, resend
 from projections.disclosure import Cell, ControlledTable
 from projections.questions import QUESTIONS
@@ -304,31 +307,140 @@ def publish_command(
     key: Annotated[Path, typer.Option(help="The place key file.")] = Path(
         "hub-data/place-key.toml"
     ),
+    url: Annotated[
+        str | None, typer.Option(envvar="HUB_URL", help="A served hub to send to over HTTP.")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="HUB_API_KEY", help="The agency's API key (with --url)."),
+    ] = None,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
 ) -> None:
-    """An agency's connector sending one extract to the log (Kafka with `--kafka`), where
-    `hub worker` applies it. Every event is accepted, a duplicate, or rejected with its field
-    and reason; the exit code is 1 if any row was refused or rejected.
+    """An agency's connector sending one extract: to a served hub over HTTP (`--url` with the
+    agency's `--api-key`), or straight to the log (Kafka with `--kafka`), where `hub worker`
+    applies it. Every event is accepted, a duplicate, or rejected with its field and reason;
+    sending again after a failure duplicates nothing. The exit code is 1 if any row was refused
+    or rejected.
 
-    Example:
-    `hub publish police.csv --mapping police.toml --kafka 127.0.0.1:9092`
+    Example: `hub publish police.csv --mapping police.toml --url http://127.0.0.1:8000
+    --api-key hub.1a2b3c4d.SECRET`
+
+    Example: `hub publish police.csv --mapping police.toml --kafka 127.0.0.1:9092`
     """
     the_place = load_place(place)
     the_mapping = load_mapping(mapping, the_place)
     connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
-    settings = _settings(data_dir, kafka, "sqlite")
-    with open_hub(settings) as hub:
-        run = publish(hub, connector, extract)
+    if url is not None:
+        if not api_key:
+            raise HubError("--url needs the agency's --api-key (from `hub keys create`)")
+        with HttpPublisher(url, api_key) as sender:
+            run = publish_over_http(sender, connector, extract)
+        where = url
+    else:
+        settings = _settings(data_dir, kafka, "sqlite")
+        with open_hub(settings) as hub:
+            run = publish(hub, connector, extract)
+        where = settings.where().split(",")[0]
     for problem in run.reasons[:50]:
         console.print(f"  {problem}", highlight=False)
     console.print(
         f"{extract.name} ({the_mapping.agency}): {run.refused:,} refused at the agency, "
         f"{run.accepted:,} accepted, {run.duplicate:,} duplicate, {run.rejected:,} rejected; "
-        f"sent to {settings.where().split(',')[0]}"
+        f"sent to {where}"
     )
     if run.rejected or run.refused:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = Path("hub-data"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    kafka: Kafka = None,
+    store: Store = "sqlite",
+    worker: Annotated[
+        bool, typer.Option(help="Apply the log in the server too (off when `hub worker`s run).")
+    ] = True,
+) -> None:
+    """Serve the hub's HTTP API: agencies publish, commissioners ask, stewards agree, auditors
+    read. Keys come from `hub keys create`; the API's own page is at /docs.
+
+    Example: `hub serve --data-dir hub-data --port 8000`
+    """
+    import uvicorn
+
+    from hub.api.app import create_app
+
+    settings = _settings(data_dir, kafka, store)
+    console.print(f"serving {settings.where()} at http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level="warning")
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys: make, list and revoke them.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command(name="create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="agency, commissioner, steward or auditor.")],
+    agency: Annotated[
+        str | None, typer.Option(help="The agency's slug (agency keys only).")
+    ] = None,
+    data_dir: DataDir = Path("hub-data"),
+) -> None:
+    """Make a key for a role and print it once (only its hash is kept).
+
+    Example: `hub keys create --role agency --agency police-north`
+    """
+    with _keys(data_dir) as keys:
+        made = keys.create(role, agency)
+    console.print(f"key {made.principal.key_id} ({role}{f', {agency}' if agency else ''}):")
+    sys.stdout.write(made.token + "\n")
+    console.print("[dim]shown once: keep it safe; `hub keys revoke` if it is lost[/]")
+
+
+@keys_app.command(name="list")
+def keys_list(data_dir: DataDir = Path("hub-data")) -> None:
+    """List the keys (never the keys themselves): id, role, agency, made, last used, revoked.
+
+    Example: `hub keys list`
+    """
+    with _keys(data_dir) as keys:
+        found = keys.all()
+    table = Table(title=f"{len(found)} keys", title_justify="left")
+    for name in ("id", "role", "agency", "created", "last used", "revoked"):
+        table.add_column(name)
+    for k in found:
+        table.add_row(
+            k.key_id, k.role, k.agency or "", k.created, k.last_used or "", k.revoked or ""
+        )
+    console.print(table)
+
+
+@keys_app.command(name="revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (`hub keys list`).")],
+    data_dir: DataDir = Path("hub-data"),
+) -> None:
+    """Revoke a key: from now on it gets 401.
+
+    Example: `hub keys revoke 3fa2c1d0`
+    """
+    with _keys(data_dir) as keys:
+        keys.revoke(key_id)
+    console.print(f"key {key_id} revoked")
+
+
+@contextmanager
+def _keys(data_dir: Path) -> Iterator[KeyStore]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    keys = KeyStore(data_dir / "access.sqlite")
+    try:
+        yield keys
+    finally:
+        keys.close()
 
 
 @app.command()

@@ -58,7 +58,8 @@ class SqliteSeen(Seen):
     """The embedded Seen: one SQLite table beside the log."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
+        # Usable from any thread; callers that share it (the API) serialise their calls.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("pragma journal_mode=wal")
         self._db.execute(
             "create table if not exists accepted (source text, id text, primary key (source, id))"

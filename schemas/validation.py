@@ -22,7 +22,10 @@ def describe_error(error: ErrorDetails) -> tuple[str, str]:
         # The discriminator: pydantic's own message repeats the refused type name.
         parts.append("type")
         expected = error.get("ctx", {}).get("expected_tags", "")
-        reason = f"is not a known event type (expected one of {expected})"
+        if error["type"] == "union_tag_not_found":
+            reason = "is missing: every event needs its type"
+        else:
+            reason = f"is not a known event type (expected one of {expected})"
     return ".".join(parts) or "(event)", reason
 
 

@@ -1,0 +1,196 @@
+"""The agency's routes: publish CloudEvents (structured, batch or binary mode), see its counts."""
+
+import re
+from typing import Any, Literal
+from urllib.parse import unquote
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ValidationError
+
+from hub.api.deps import AgencyKey, Service
+from schemas.cloudevents import CloudEvent
+from schemas.errors import HubError
+from schemas.events import EVENT_ID_PATTERN
+from schemas.validation import describe
+
+router = APIRouter(prefix="/v1", tags=["agency"])
+
+STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+INTEGER_ATTRIBUTES = {"recordversion", "keyversion"}
+EVENT_ID = re.compile(EVENT_ID_PATTERN)
+
+
+class TooLargeError(HubError):
+    """A request over the body or batch limit (413)."""
+
+
+class BodyError(HubError):
+    """A body that is not the JSON its content type promises (400)."""
+
+
+class UnsupportedError(HubError):
+    """A content type the hub does not take (415)."""
+
+
+class EventOutcome(BaseModel):
+    index: int
+    """The event's place in the request, from 0."""
+    id: str | None
+    """The event's id, where it is a well-formed hub event id (a refused one is never echoed)."""
+    status: Literal["accepted", "duplicate", "rejected"]
+    field: str | None = None
+    reason: str | None = None
+
+
+class PublishResult(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    events: list[EventOutcome]
+
+
+class Submissions(BaseModel):
+    agency: str
+    accepted: int
+    duplicate: int
+    rejected: int
+
+
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        STRUCTURED: {"schema": {"type": "object"}},
+        BATCH: {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/json": {
+            "schema": {"type": "object"},
+            "description": "binary mode: the event's data, its attributes in ce-* headers",
+        },
+    },
+}
+
+
+@router.post(
+    "/events",
+    response_model=PublishResult,
+    openapi_extra={"requestBody": REQUEST_BODY},
+    responses={413: {"description": "over the body or batch limit"}, 415: {}},
+    summary="Publish events as the agency of the key",
+)
+async def publish(request: Request, who: AgencyKey, service: Service) -> PublishResult:
+    """Structured mode (`application/cloudevents+json`, one event), batches
+    (`application/cloudevents-batch+json`, an array) or binary mode (`ce-*` headers, the data
+    as `application/json`). Every event is answered: accepted, duplicate, or rejected with its
+    field and reason; an event whose `source` is another agency is rejected as forbidden."""
+    settings = service.runtime.settings
+    body = await _body(request, settings.api_max_body)
+    events = _events(request, body)
+    if len(events) > settings.api_max_batch:
+        raise TooLargeError(
+            f"a batch of {len(events):,} events is over the limit of {settings.api_max_batch:,}: "
+            "send it in smaller batches"
+        )
+    assert who.agency is not None  # agency keys always name their agency
+    malformed = _malformed(events)
+    wellformed = [e for i, e in enumerate(events) if i not in malformed]
+    outcomes = iter(await run_in_threadpool(service.publish, who.agency, wellformed))
+    shown = []
+    for index, event in enumerate(events):
+        if index in malformed:
+            field, reason = malformed[index]
+            shown.append(
+                EventOutcome(
+                    index=index,
+                    id=None,
+                    status="rejected",
+                    field=field,
+                    reason=f"malformed CloudEvent: {reason}",
+                )
+            )
+            continue
+        o = next(outcomes)
+        given = event.get("id")
+        shown.append(
+            EventOutcome(
+                index=index,
+                id=given if isinstance(given, str) and EVENT_ID.fullmatch(given) else None,
+                status=o.status,
+                field=o.field,
+                reason=o.reason,
+            )
+        )
+    counts = {
+        s: sum(1 for o in shown if o.status == s) for s in ("accepted", "duplicate", "rejected")
+    }
+    return PublishResult(**counts, events=shown)
+
+
+@router.get("/agency/submissions", response_model=Submissions, summary="The agency's counts")
+def submissions(who: AgencyKey, service: Service) -> Submissions:
+    """How many of the agency's events the hub has accepted, found duplicate, and rejected."""
+    assert who.agency is not None
+    return Submissions(agency=who.agency, **service.keys.submissions(who.agency))
+
+
+def _malformed(events: list[Any]) -> dict[int, tuple[str, str]]:
+    """The events that are not CloudEvents 1.0 at all, by index, with the first problem."""
+    found: dict[int, tuple[str, str]] = {}
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            found[index] = ("(event)", "an event must be a JSON object")
+            continue
+        try:
+            CloudEvent.model_validate(event)
+        except ValidationError as error:
+            found[index] = describe(error)[0]
+    return found
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLargeError(f"a body of {int(declared):,} bytes is over the limit of {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"the body is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _events(request: Request, body: bytes) -> list[Any]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    binary = "ce-specversion" in request.headers
+    if media not in {STRUCTURED, BATCH} and not (binary and media in {"application/json", ""}):
+        raise UnsupportedError(
+            f"content type {media or '(none)'!r} is not taken: send {STRUCTURED}, {BATCH}, or "
+            "binary mode (ce-* headers with application/json data)"
+        )
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        raise BodyError("the body is not JSON") from None
+    if binary and media not in {STRUCTURED, BATCH}:
+        event: dict[str, Any] = {}
+        for name, value in request.headers.items():
+            if name.startswith("ce-"):
+                attribute = name[3:]
+                text = unquote(value)
+                event[attribute] = (
+                    int(text) if attribute in INTEGER_ATTRIBUTES and text.isdigit() else text
+                )
+        if media:
+            event["datacontenttype"] = media
+        if parsed is not None:
+            event["data"] = parsed
+        return [event]
+    if media == BATCH:
+        if not isinstance(parsed, list):
+            raise BodyError(f"a {BATCH} body must be a JSON array of events")
+        return parsed
+    if not isinstance(parsed, dict):
+        raise BodyError(f"a {STRUCTURED} body must be one JSON object (an event)")
+    return [parsed]

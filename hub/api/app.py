@@ -1,0 +1,49 @@
+"""The API application: assembles the routers, the error handlers and the service.
+
+    app = create_app(Settings(data_dir=Path("hub-data")))
+    uvicorn.run(app, host="127.0.0.1", port=8000)
+
+Only `/health`, `/openapi.json`, the docs page (`/docs`, its assets served by the hub itself
+from `fastapi-offline`: nothing loads from the internet) answer without a key.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from hub.api import agency, auditor, commissioner, errors, steward
+from hub.api.service import open_service
+from hub.bootstrap import Settings
+
+DESCRIPTION = """The Shared Outcomes Hub: agencies publish, commissioners ask, stewards agree,
+auditors read. Every route but this page, `/health` and `/openapi.json` needs a key
+(`hub keys create`), sent as `Authorization: Bearer <key>`; each role sees only its routes."""
+
+
+def create_app(settings: Settings, place: Path | None = None, worker: bool = True) -> FastAPI:
+    """The hub's API over the hub the settings describe (with `worker`, applying its log)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with open_service(settings, place, worker) as service:
+            app.state.service = service
+            yield
+
+    app = FastAPIOffline(
+        title="Shared Outcomes Hub",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    for module in (agency, commissioner, steward, auditor):
+        app.include_router(module.router)
+    errors.install(app)
+
+    @app.get("/health", tags=["public"], summary="Whether the hub answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,63 @@
+"""Authentication and role checks: dependencies on every route (`Annotated` aliases).
+
+@router.get("/v1/questions")
+def questions(who: Commissioner, service: Service) -> ...
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hub.api.keys import Principal
+from hub.api.service import HubService
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A key from `hub keys create`, sent as `Authorization: Bearer hub.<id>.<secret>`.",
+)
+
+
+def get_service(request: Request) -> HubService:
+    service: HubService = request.app.state.service
+    return service
+
+
+Service = Annotated[HubService, Depends(get_service)]
+
+
+def authenticated(
+    service: Service,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller's principal; 401 for a missing, unknown or revoked key."""
+    principal = service.keys.verify(credentials.credentials) if credentials else None
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="a valid, unrevoked key is needed: Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def role(*allowed: str) -> Callable[[Principal], Principal]:
+    """A dependency admitting only keys of the `allowed` roles (403 for the others)."""
+
+    def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"a {principal.role} key may not use this route (it is for: "
+                f"{', '.join(allowed)})",
+            )
+        return principal
+
+    return check
+
+
+AgencyKey = Annotated[Principal, Depends(role("agency"))]
+CommissionerKey = Annotated[Principal, Depends(role("commissioner"))]
+StewardKey = Annotated[Principal, Depends(role("steward"))]
+AuditorKey = Annotated[Principal, Depends(role("auditor"))]

@@ -1,0 +1,130 @@
+"""What the API's routes call: the hub's services over one opened runtime, safe across threads.
+
+Routes never touch the store, the log or DuckDB themselves: they call these methods, which
+serialise what must not run at once (ingest's duplicate check, the DuckDB connection).
+
+    with open_service(settings) as service:
+        outcomes = service.publish("police-north", events)
+        table, position = service.answer("demand", ["locality"], None)
+"""
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hub.answers import Projections
+from hub.api.keys import KeyStore
+from hub.bootstrap import Runtime, Settings, open_hub
+from hub.domain.partnership import Partnership
+from hub.ingest import Outcome
+from projections.disclosure import ControlledTable
+from schemas.errors import HubError
+from schemas.place import Place, load_place
+
+
+class NotReadyError(HubError):
+    """The hub has no place file yet (run `hub demo`, or give --place)."""
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: Any
+
+
+class HubService:
+    """The hub's services for the API; see the module docstring."""
+
+    def __init__(self, runtime: Runtime, keys: KeyStore, place_path: Path) -> None:
+        self.runtime, self.keys, self.place_path = runtime, keys, place_path
+        self._ingest_lock = threading.Lock()
+        self._projections_lock = threading.Lock()
+        self._projections: Projections | None = None
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # -- the worker, beside the server ---------------------------------------------------------
+    def start_worker(self) -> None:
+        """Apply the log in a background thread until the service closes."""
+        worker = self.runtime.worker
+        self._worker = threading.Thread(
+            target=worker.run,
+            kwargs={"stop": self._stop.is_set, "group": self.runtime.settings.worker_group},
+            name="hub-worker",
+            daemon=True,
+        )
+        self._worker.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+        if self._projections is not None:
+            self._projections.close()
+
+    # -- agencies ------------------------------------------------------------------------------
+    def publish(self, agency: str, events: Sequence[Any]) -> list[Outcome]:
+        with self._ingest_lock:
+            outcomes = self.runtime.ingest.submit(agency, list(events))
+        self.keys.count_submissions(agency, (o.status for o in outcomes))
+        return outcomes
+
+    # -- commissioners and stewards ------------------------------------------------------------
+    @property
+    def place(self) -> Place:
+        if not self.place_path.exists():
+            raise NotReadyError(
+                f"the hub has no place file at {self.place_path}: run `hub demo` or pass --place"
+            )
+        return load_place(self.place_path)
+
+    def answer(
+        self, slug: str, by: Sequence[str], period: tuple[str, str] | None
+    ) -> tuple[ControlledTable, int]:
+        """A question's disclosure-controlled answer and the store position it was computed at."""
+        with self._projections_lock:
+            if self._projections is None:
+                self._projections = Projections(self.runtime, self.place)
+            self._projections.catch_up()
+            table = self._projections.answer(slug, by, period)
+            return table, self._projections.projector.position
+
+    # -- stewards ------------------------------------------------------------------------------
+    def partnership(self, slug: str) -> Partnership:
+        return self.runtime.app.get(slug)
+
+    # -- auditors ------------------------------------------------------------------------------
+    def stored(self, after: int, limit: int) -> list[StoredRow]:
+        """Stored events after a position (notification id), in order."""
+        notifications = self.runtime.app.recorder.select_notifications(start=after + 1, limit=limit)
+        return [
+            StoredRow(
+                n.id, str(n.originator_id), n.originator_version, n.topic, orjson.loads(n.state)
+            )
+            for n in notifications
+        ]
+
+
+@contextmanager
+def open_service(
+    settings: Settings, place: Path | None = None, worker: bool = True
+) -> Iterator[HubService]:
+    """The hub opened for serving: its runtime, keys, and (with `worker`) a worker thread."""
+    with open_hub(settings) as runtime:
+        keys = KeyStore(settings.data_dir / "access.sqlite")
+        service = HubService(runtime, keys, place or settings.data_dir / "place" / "place.toml")
+        try:
+            if worker:
+                service.start_worker()
+            yield service
+        finally:
+            service.close()
+            keys.close()

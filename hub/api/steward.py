@@ -1,0 +1,170 @@
+"""The partnership steward's routes: what the partners agree, and attainment against it."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.api.commissioner import By, Format, Month, answer_response
+from hub.api.deps import Service, StewardKey
+from hub.api.service import HubService
+from schemas.base import Code, Rfc3339Time, Text, format_rfc3339
+from schemas.outcomes import OutcomeDefinition
+from schemas.place import Commitment
+
+router = APIRouter(prefix="/v1/partnerships", tags=["steward"])
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    at: Rfc3339Time | None = None
+    """When it was agreed (RFC 3339); now if absent."""
+
+    def when(self) -> datetime:
+        return self.at or datetime.now(UTC)
+
+
+class Form(Command):
+    slug: Code
+    name: Text
+    place: Code
+
+
+class Join(Command):
+    partner: Code
+
+
+class Leave(Command):
+    reason: Text
+
+
+class Define(Command):
+    outcome: OutcomeDefinition
+
+
+class Commit(Command):
+    commitment: Commitment
+
+
+class Revise(Command):
+    outcome: Code
+    target_percent: Annotated[float, Field(ge=0, le=100)]
+    reason: Text
+    partner: Code | None = None
+
+
+class Review(Command):
+    outcome: Code
+    decision: Text
+    rationale: Text
+
+
+class Done(BaseModel):
+    partnership: str
+    version: int
+
+
+@router.post("", status_code=201, summary="Form a partnership")
+def form(body: Form, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.form(body.slug, body.name, body.place, body.when())
+    return _done(service, body.slug)
+
+
+@router.post("/{slug}/partners", status_code=201, summary="Add a partner")
+def join(slug: str, body: Join, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.join(slug, body.partner, body.when())
+    return _done(service, slug)
+
+
+@router.post(
+    "/{slug}/partners/{partner}/leave",
+    status_code=201,
+    summary="Remove a partner",
+)
+def leave(slug: str, partner: str, body: Leave, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.leave(slug, partner, body.reason, body.when())
+    return _done(service, slug)
+
+
+@router.post("/{slug}/outcomes", status_code=201, summary="Define a shared outcome")
+def define(slug: str, body: Define, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.define_outcome(slug, body.outcome, body.when())
+    return _done(service, slug)
+
+
+@router.post(
+    "/{slug}/commitments",
+    status_code=201,
+    summary="Record a partner's commitment",
+)
+def commit(slug: str, body: Commit, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.commit(slug, body.commitment, body.when())
+    return _done(service, slug)
+
+
+@router.post("/{slug}/targets", status_code=201, summary="Revise a target")
+def revise(slug: str, body: Revise, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.revise_target(
+        slug, body.outcome, body.target_percent, body.reason, body.when(), partner=body.partner
+    )
+    return _done(service, slug)
+
+
+@router.post(
+    "/{slug}/reviews",
+    status_code=201,
+    summary="Record a review and its decision",
+)
+def review(slug: str, body: Review, who: StewardKey, service: Service) -> Done:
+    service.runtime.app.hold_review(slug, body.outcome, body.decision, body.rationale, body.when())
+    return _done(service, slug)
+
+
+@router.get("/{slug}", summary="The partnership as agreed so far")
+def partnership(slug: str, who: StewardKey, service: Service) -> dict[str, Any]:
+    p = service.partnership(slug)
+    return {
+        "slug": p.slug,
+        "name": p.name,
+        "version": p.version,
+        "partners": p.current_partners(),
+        "outcomes": [o.model_dump(mode="json") for o in p.outcome_definitions()],
+        "commitments": [c.model_dump(mode="json") for c in p.commitments_of()],
+        "revisions": [
+            {"outcome": o.code, **_plain(r._asdict())}
+            for o in p.outcome_definitions()
+            for r in p.revisions(o.code)
+        ],
+        "reviews": [_plain(r._asdict()) for r in p.reviews()],
+    }
+
+
+@router.get(
+    "/{slug}/attainment",
+    summary="Attainment against the shared targets, disclosure-controlled",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def attainment(
+    slug: str,
+    who: StewardKey,
+    service: Service,
+    request: Request,
+    by: By = "",
+    from_: Annotated[Month, Query(alias="from")] = None,
+    to: Month = None,
+    format: Format = "json",
+) -> Response:
+    """The `attainment` question under the same disclosure control as commissioners get."""
+    await run_in_threadpool(service.partnership, slug)  # 404 for a partnership not formed
+    return await answer_response(service, who, request, "attainment", by, from_, to, format)
+
+
+def _done(service: HubService, slug: str) -> Done:
+    return Done(partnership=slug, version=service.partnership(slug).version)
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: format_rfc3339(v) if isinstance(v, datetime) else v for k, v in values.items()}
