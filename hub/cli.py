@@ -378,7 +378,11 @@ def serve(
     uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level="warning")
 
 
-keys_app = typer.Typer(no_args_is_help=True, help="API keys: make, list and revoke them.")
+keys_app = typer.Typer(
+    no_args_is_help=True,
+    help="API keys: make, list and revoke them (only each key's hash is kept).\n\n"
+    "Example: `hub keys create --role commissioner`",
+)
 app.add_typer(keys_app, name="keys")
 
 
