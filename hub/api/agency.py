@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from hub.api.deps import AgencyKey, Service
+from hub.api.service import HubService
 from schemas.cloudevents import CloudEvent
 from schemas.errors import HubError
 from schemas.events import EVENT_ID_PATTERN
@@ -93,9 +94,14 @@ async def publish(request: Request, who: AgencyKey, service: Service) -> Publish
             "send it in smaller batches"
         )
     assert who.agency is not None  # agency keys always name their agency
+    # Checking and answering a batch is CPU work: off the event loop, so other requests go on.
+    return await run_in_threadpool(_publish, service, who.agency, events)
+
+
+def _publish(service: HubService, agency: str, events: list[Any]) -> PublishResult:
     malformed = _malformed(events)
     wellformed = [e for i, e in enumerate(events) if i not in malformed]
-    outcomes = iter(await run_in_threadpool(service.publish, who.agency, wellformed))
+    outcomes = iter(service.publish(agency, wellformed))
     shown = []
     for index, event in enumerate(events):
         if index in malformed:

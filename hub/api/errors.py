@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from hub.api.agency import BodyError, TooLargeError, UnsupportedError
 from hub.api.service import NotReadyError
 from hub.domain.partnership import PartnershipError
+from hub.log import LogError
 from hub.partnerships import PartnershipNotFound
 from projections.questions import QuestionError
 from schemas.errors import ContractError, HubError
@@ -25,6 +26,7 @@ STATUS: list[tuple[type[HubError], int, str]] = [
     (QuestionError, 422, "query"),
     (ContractError, 422, "body"),
     (NotReadyError, 503, "place"),
+    (LogError, 503, "log"),  # the log briefly unavailable: try again (HttpPublisher does)
 ]
 
 
