@@ -73,7 +73,7 @@ from psycopg import sql  # noqa: E402
 from connectors.pseudonym import load_pseudonymiser, new_key_file  # noqa: E402
 from connectors.synth import synthesise  # noqa: E402
 from hub.answers import Projections  # noqa: E402
-from hub.bootstrap import Settings, open_hub  # noqa: E402
+from hub.bootstrap import Settings, open_hub, postgres_connect  # noqa: E402
 from hub.demo import publish_extract  # noqa: E402
 from hub.log import DEFAULT_PARTITIONS  # noqa: E402
 from hub.log.kafka import KafkaLog  # noqa: E402
@@ -100,19 +100,8 @@ def check_stop(_: int = 0) -> None:
         raise KeyboardInterrupt
 
 
-def pg_connect(pg: dict[str, str]) -> psycopg.Connection[tuple[Any, ...]]:
-    return psycopg.connect(
-        dbname=pg["POSTGRES_DBNAME"],
-        host=pg["POSTGRES_HOST"],
-        port=pg.get("POSTGRES_PORT", "5432"),
-        user=pg.get("POSTGRES_USER"),
-        password=pg.get("POSTGRES_PASSWORD"),
-        autocommit=True,
-    )
-
-
 def create_schema(pg: dict[str, str], schema: str) -> None:
-    with pg_connect(pg) as con:
+    with postgres_connect(pg) as con:
         con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
@@ -160,7 +149,7 @@ def raw_copy(pg: dict[str, str], schema: str, n: int, size: int) -> float:
     create_schema(pg, schema)
     table = sql.Identifier(schema, "events")
     payload = os.urandom(size)
-    with pg_connect(pg) as con:
+    with postgres_connect(pg) as con:
         con.execute(sql.SQL("CREATE TABLE {} (id bigint primary key, payload bytea)").format(table))
         copy_sql = sql.SQL("COPY {} (id, payload) FROM STDIN (FORMAT BINARY)").format(table)
         start = time.perf_counter()
@@ -514,7 +503,7 @@ def services() -> tuple[str, dict[str, str]]:
         except KafkaError as error:
             problems.append(f"cannot reach Kafka at {bootstrap} ({error}): is the broker up?")
         try:
-            pg_connect(pg).close()
+            postgres_connect(pg).close()
         except psycopg.Error as error:
             problems.append(f"cannot reach PostgreSQL ({str(error).strip()}): is it up?")
     if problems:
@@ -532,7 +521,7 @@ def remove(
 ) -> None:
     """Drop the run's PostgreSQL schemas and delete its topics and groups (what exists)."""
     try:
-        with pg_connect(pg) as con:
+        with postgres_connect(pg) as con:
             for schema in schemas:
                 con.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +32,9 @@ from hub.ingest import Ingest, SqliteSeen
 from hub.log import DEFAULT_PARTITIONS, EmbeddedLog, EventLog
 from hub.worker import GROUP, REJECTED_LOG, Worker
 from schemas.errors import HubError
+
+if TYPE_CHECKING:
+    import psycopg
 
 TOPIC = "hub.events.v1"
 OPEN_LOCK = 0x68756273  # the advisory lock taken while a hub opens its PostgreSQL store
@@ -130,6 +133,20 @@ def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
     return embedded, EmbeddedLog(settings.data_dir / "rejected.sqlite", partitions=1)
 
 
+def postgres_connect(env: dict[str, str]) -> "psycopg.Connection[tuple[Any, ...]]":
+    """An autocommit connection from eventsourcing's `POSTGRES_*` settings."""
+    import psycopg
+
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env.get("POSTGRES_PORT", "5432"),
+        user=env.get("POSTGRES_USER"),
+        password=env.get("POSTGRES_PASSWORD"),
+        autocommit=True,
+    )
+
+
 def open_store(settings: Settings) -> Hub:
     """The event store the settings choose.
 
@@ -141,18 +158,10 @@ def open_store(settings: Settings) -> Hub:
     env = settings.store_env
     if settings.store != "postgres":
         return Hub(env=env)
-    import psycopg
     from psycopg import sql
 
     schema = env.get("POSTGRES_SCHEMA")
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env.get("POSTGRES_PORT", "5432"),
-        user=env.get("POSTGRES_USER"),
-        password=env.get("POSTGRES_PASSWORD"),
-        autocommit=True,
-    ) as con:
+    with postgres_connect(env) as con:
         con.execute("SELECT pg_advisory_lock(%s)", (OPEN_LOCK,))
         try:
             if schema:

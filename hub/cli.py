@@ -3,7 +3,6 @@
 Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unreadable input.
 """
 
-import csv
 import os
 import signal
 import sys
@@ -28,9 +27,10 @@ from connectors.synth import synthesise
 from hub.answers import DEMO_VIEWS, Projections, months_back
 from hub.api.keys import KeyStore
 from hub.bootstrap import Settings, open_hub
-from hub.demo import publish, run_demo
+from hub.demo import AgencyRun, publish, run_demo
 from hub.http_publish import HttpPublisher, publish_over_http
 from hub.rejected import pending, resend
+from hub.worker import GROUP
 from projections.disclosure import Cell, ControlledTable
 from projections.questions import QUESTIONS
 from schemas.errors import HubError
@@ -238,15 +238,7 @@ def ingest(
     with open_hub(_settings(data_dir, kafka, store)) as hub:
         run = publish(hub, connector, extract)
         applied = hub.worker.run_until_caught_up()
-    for problem in run.reasons[:50]:
-        console.print(f"  {problem}", highlight=False)
-    console.print(
-        f"{extract.name}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
-        f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; "
-        f"{applied:,} events applied to the store"
-    )
-    if run.rejected or run.refused:
-        raise typer.Exit(1)
+    _report_run(run, extract.name, f"{applied:,} events applied to the store")
 
 
 @app.command()
@@ -291,7 +283,7 @@ def query(
             orjson.dumps(document | table.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n"
         )
     elif format_ == "csv":
-        _write_csv(table)
+        sys.stdout.write(table.to_csv())
     else:
         _print_answer(slug, cuts, period, table, limit=None)
         console.print(SUPPRESSED_NOTE + f" Store position {position:,}.")
@@ -342,15 +334,7 @@ def publish_command(
         with open_hub(settings) as hub:
             run = publish(hub, connector, extract)
         where = settings.where().split(",")[0]
-    for problem in run.reasons[:50]:
-        console.print(f"  {problem}", highlight=False)
-    console.print(
-        f"{extract.name} ({the_mapping.agency}): {run.refused:,} refused at the agency, "
-        f"{run.accepted:,} accepted, {run.duplicate:,} duplicate, {run.rejected:,} rejected; "
-        f"sent to {where}"
-    )
-    if run.rejected or run.refused:
-        raise typer.Exit(1)
+    _report_run(run, f"{extract.name} ({the_mapping.agency})", f"sent to {where}")
 
 
 @app.command()
@@ -454,7 +438,7 @@ def worker(
     store: Store = "sqlite",
     group: Annotated[
         str, typer.Option(envvar="HUB_WORKER_GROUP", help="The Kafka consumer group.")
-    ] = "hub-worker",
+    ] = GROUP,
     until_caught_up: Annotated[
         bool, typer.Option(help="Stop once nothing waits in the log (for batch runs).")
     ] = False,
@@ -492,7 +476,6 @@ def worker(
                 return hub.worker.lag() == 0
             return False
 
-        hub.settings.worker_group = group
         hub.worker.run(stop, advance, group=group)
         console.print(
             f"worker stopped: applied {applied:,}, {hub.worker.rejections:,} rejected, "
@@ -559,11 +542,6 @@ SUPPRESSED_NOTE = (
 )
 
 
-def _columns(table: ControlledTable) -> list[str]:
-    first = (table.rows or table.totals or (None,))[0]
-    return [] if first is None else list(first.cells)
-
-
 def _shown(cell: Cell) -> str:
     return "*" if cell.suppressed else f"{cell.value:,}"
 
@@ -578,7 +556,7 @@ def _print_answer(
     span = f", {period[0]} to {period[1]}" if period else ""
     cut = f" by {', '.join(by)}" if by else ""
     out = Table(title=f"{slug}{cut}{span}: {QUESTIONS[slug].description}", title_justify="left")
-    measures = _columns(table)
+    measures = table.measures
     for name in (*table.dims, *measures):
         out.add_column(name, justify="right" if name in measures else "left")
     rows = list(table.rows) if limit is None else list(table.rows)[:limit]
@@ -595,16 +573,17 @@ def _print_answer(
         console.print(f"  ... {len(table.rows) - limit:,} more rows: `{again}`")
 
 
-def _write_csv(table: ControlledTable) -> None:
-    measures = _columns(table)
-    writer = csv.writer(sys.stdout)
-    writer.writerow([*table.dims, *measures])
-    for row in (*table.rows, *table.totals):
-        cells = [row.cells[m] for m in measures]
-        writer.writerow(
-            [row.dims.get(d, "all") for d in table.dims]
-            + ["suppressed" if c.suppressed else c.value for c in cells]
-        )
+def _report_run(run: AgencyRun, what: str, then: str) -> None:
+    """An extract's outcome as `hub ingest` and `hub publish` print it; exit 1 if any row was
+    refused or any event rejected."""
+    for problem in run.reasons[:50]:
+        console.print(f"  {problem}", highlight=False)
+    console.print(
+        f"{what}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
+        f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; {then}"
+    )
+    if run.rejected or run.refused:
+        raise typer.Exit(1)
 
 
 def _print_reports(

@@ -6,7 +6,7 @@ reporting progress through plain callables so any front end (Rich, logs, tests) 
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,12 +105,31 @@ def publish(
 ) -> AgencyRun:
     """An extract through its agency's connector into the hub's ingest, counted as it goes."""
     slug = connector.mapping.agency
+    return publish_with(
+        lambda events: _submit(hub, slug, events), connector, extract, sector, advance
+    )
+
+
+Submit = Callable[[list[dict[str, Any]]], Sequence[Outcome]]
+"""Sends one batch of an agency's events to the hub; the outcome of each, in order."""
+
+
+def publish_with(
+    submit: Submit,
+    connector: CsvConnector,
+    extract: Path,
+    sector: str = "",
+    advance: Callable[[int], None] | None = None,
+) -> AgencyRun:
+    """An extract through its agency's connector, each batch sent by `submit` (in process or
+    over HTTP), counted as it goes."""
+    slug = connector.mapping.agency
     run = AgencyRun(slug, sector)
     for batch in connector.read(extract):
         run.rows += batch.rows
         run.refused += len(batch.rejections)
         run.reasons += [str(r) for r in batch.rejections]
-        for outcome in _submit(hub, slug, batch.events):
+        for outcome in submit(batch.events):
             if outcome.status == "rejected":
                 run.reasons.append(f"{slug}: event {outcome.id}: {outcome.field}: {outcome.reason}")
             setattr(run, outcome.status, getattr(run, outcome.status) + 1)

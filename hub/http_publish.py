@@ -18,7 +18,8 @@ import httpx
 import orjson
 
 from connectors.csv_connector import CsvConnector
-from hub.demo import AgencyRun
+from hub.demo import AgencyRun, publish_with
+from hub.ingest import Outcome
 from schemas.errors import HubError
 
 BATCH = "application/cloudevents-batch+json"
@@ -41,11 +42,12 @@ class HttpPublisher:
             headers={"Authorization": f"Bearer {key}", "Content-Type": BATCH}, timeout=timeout_s
         )
 
-    def send(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def send(self, events: Sequence[dict[str, Any]]) -> list[Outcome]:
         """Post `events` (in batches); every event's outcome, in order."""
-        outcomes: list[dict[str, Any]] = []
+        outcomes: list[Outcome] = []
         for first in range(0, len(events), self.batch_size):
-            outcomes += self._post(orjson.dumps(list(events[first : first + self.batch_size])))
+            posted = self._post(orjson.dumps(list(events[first : first + self.batch_size])))
+            outcomes += [Outcome(o["status"], o["id"], o["field"], o["reason"]) for o in posted]
         return outcomes
 
     def _post(self, body: bytes) -> list[dict[str, Any]]:
@@ -88,17 +90,4 @@ class HttpPublisher:
 
 def publish_over_http(sender: HttpPublisher, connector: CsvConnector, extract: Path) -> AgencyRun:
     """An extract through its connector to a served hub, counted as it goes."""
-    slug = connector.mapping.agency
-    run = AgencyRun(slug, "")
-    for batch in connector.read(extract):
-        run.rows += batch.rows
-        run.refused += len(batch.rejections)
-        run.reasons += [str(r) for r in batch.rejections]
-        for outcome in sender.send(batch.events):
-            status = outcome["status"]
-            if status == "rejected":
-                run.reasons.append(
-                    f"{slug}: event {outcome['index']}: {outcome['field']}: {outcome['reason']}"
-                )
-            setattr(run, status, getattr(run, status) + 1)
-    return run
+    return publish_with(sender.send, connector, extract)

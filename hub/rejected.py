@@ -41,15 +41,11 @@ class Rejected:
 def pending(rejected: EventLog) -> list[Rejected]:
     """The refused entries not yet sent again, in the order they were refused."""
     latest: dict[str, dict[str, object] | None] = {}
-    for partition, end in rejected.end_offsets().items():
-        start = 0
-        while start < end:
-            entries = rejected.read(partition, start, 1000)
-            for entry in entries:
-                document = orjson.loads(entry.value)
-                latest.pop(entry.key, None)  # re-insert: order by the latest record
-                latest[entry.key] = document if document.get("status") == "rejected" else None
-            start = entries[-1].offset + 1 if entries else end
+    for partition in range(rejected.partitions):
+        for entry in rejected.scan(partition):
+            document = orjson.loads(entry.value)
+            latest.pop(entry.key, None)  # re-insert: order by the latest record
+            latest[entry.key] = document if document.get("status") == "rejected" else None
     return [
         Rejected(
             ref,

@@ -14,6 +14,8 @@ value at all, so nothing downstream (JSON, repr, logs) can leak it.
 Error messages name rows by their dimension values and never include a count.
 """
 
+import csv
+import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -136,6 +138,26 @@ class ControlledTable:
             if dict(row.dims) == dims:
                 return row
         raise DisclosureError(f"the table has no row for {dims}")
+
+    @property
+    def measures(self) -> list[str]:
+        """The measure columns, in order (none for an empty table)."""
+        first = (self.rows or self.totals or (None,))[0]
+        return [] if first is None else list(first.cells)
+
+    def to_csv(self) -> str:
+        """The table as CSV: dims then measures; "all" for a summed-over dim, "suppressed" for
+        a suppressed cell."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([*self.dims, *self.measures])
+        for row in (*self.rows, *self.totals):
+            cells = [row.cells[m] for m in self.measures]
+            writer.writerow(
+                [row.dims.get(d, "all") for d in self.dims]
+                + ["suppressed" if c.suppressed else c.value for c in cells]
+            )
+        return out.getvalue()
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -1,12 +1,13 @@
 """The auditor's routes: read-only: the stored events with their positions, and the access log."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from hub.api.deps import AuditorKey, Service
+from hub.api.service import StoredRow
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])
 
@@ -14,16 +15,8 @@ After = Annotated[int, Query(ge=0, le=2**62, description="Only entries after thi
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 
 
-class StoredEvent(BaseModel):
-    position: int
-    originator_id: str
-    originator_version: int
-    topic: str
-    state: Any
-
-
 class StoredPage(BaseModel):
-    events: list[StoredEvent]
+    events: list[StoredRow]
     next_after: int
     """Pass as `after` to read on."""
 
@@ -51,7 +44,7 @@ async def events(
     """The event store's events after a position (notification id), as stored."""
     rows = await run_in_threadpool(service.stored, after, limit)
     page = StoredPage(
-        events=[StoredEvent(**vars(row)) for row in rows],
+        events=rows,
         next_after=rows[-1].position if rows else after,
     )
     service.keys.record(who, request.url.path, None, None, page.next_after)

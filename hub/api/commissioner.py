@@ -1,10 +1,8 @@
 """The commissioner's routes: the questions, and their answers under disclosure control."""
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -12,7 +10,6 @@ from pydantic import BaseModel
 from hub.api.deps import CommissionerKey, Service
 from hub.api.keys import Principal
 from hub.api.service import HubService
-from projections.disclosure import ControlledTable
 from projections.questions import QUESTIONS, QuestionError
 
 router = APIRouter(prefix="/v1", tags=["commissioner"])
@@ -20,6 +17,22 @@ router = APIRouter(prefix="/v1", tags=["commissioner"])
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 By = Annotated[str, Query(description="Cuts, comma-separated; each question allows its own.")]
 Format = Annotated[Literal["json", "csv"], Query()]
+
+
+class AnswerQuery:
+    """The query of an answer route: cuts, period and format (a dependency)."""
+
+    def __init__(
+        self,
+        by: By = "",
+        from_: Annotated[Month, Query(alias="from")] = None,
+        to: Month = None,
+        format: Format = "json",
+    ) -> None:
+        self.by, self.from_, self.to, self.format = by, from_, to, format
+
+
+Asked = Annotated[AnswerQuery, Depends()]
 
 
 class QuestionInfo(BaseModel):
@@ -47,15 +60,12 @@ async def question(
     who: CommissionerKey,
     service: Service,
     request: Request,
-    by: By = "",
-    from_: Annotated[Month, Query(alias="from")] = None,
-    to: Month = None,
-    format: Format = "json",
+    asked: Asked,
 ) -> Response:
     """Only figures that passed disclosure control: suppressed cells are
     `{"value": null, "suppressed": true}`; the answer carries the store position it was
     computed at."""
-    return await answer_response(service, who, request, slug, by, from_, to, format)
+    return await answer_response(service, who, request, slug, asked)
 
 
 async def answer_response(
@@ -63,10 +73,7 @@ async def answer_response(
     who: Principal,
     request: Request,
     slug: str,
-    by: str,
-    from_: str | None,
-    to: str | None,
-    format: str,
+    asked: AnswerQuery,
 ) -> Response:
     """Shared by the commissioner's and the steward's routes: answer, log the read, render."""
     if slug not in QUESTIONS:
@@ -74,27 +81,13 @@ async def answer_response(
             {"field": "slug", "reason": f"no question {slug!r}: ask one of {', '.join(QUESTIONS)}"},
             status_code=404,
         )
-    cuts = [cut.strip() for cut in by.split(",") if cut.strip()]
-    if bool(from_) != bool(to):
+    cuts = [cut.strip() for cut in asked.by.split(",") if cut.strip()]
+    if bool(asked.from_) != bool(asked.to):
         raise QuestionError("give both from and to (whole months, YYYY-MM), or neither")
-    period = (from_, to) if from_ and to else None
+    period = (asked.from_, asked.to) if asked.from_ and asked.to else None
     table, position = await run_in_threadpool(service.answer, slug, cuts, period)
     service.keys.record(who, request.url.path, slug, ",".join(cuts) or None, position)
-    if format == "csv":
-        return Response(render_csv(table), media_type="text/csv")
+    if asked.format == "csv":
+        return Response(table.to_csv(), media_type="text/csv")
     document: dict[str, Any] = {"question": slug, "by": cuts, "period": period}
     return JSONResponse(document | {"position": position} | table.to_json())
-
-
-def render_csv(table: ControlledTable) -> str:
-    out = io.StringIO()
-    first = (table.rows or table.totals or (None,))[0]
-    measures = [] if first is None else list(first.cells)
-    writer = csv.writer(out)
-    writer.writerow([*table.dims, *measures])
-    for row in (*table.rows, *table.totals):
-        writer.writerow(
-            [row.dims.get(d, "all") for d in table.dims]
-            + ["suppressed" if row.cells[m].suppressed else row.cells[m].value for m in measures]
-        )
-    return out.getvalue()

@@ -3,12 +3,12 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.api.commissioner import By, Format, Month, answer_response
+from hub.api.commissioner import Asked, answer_response
 from hub.api.deps import Service, StewardKey
 from hub.api.service import HubService
 from schemas.base import Code, Rfc3339Time, Text, format_rfc3339
@@ -152,14 +152,11 @@ async def attainment(
     who: StewardKey,
     service: Service,
     request: Request,
-    by: By = "",
-    from_: Annotated[Month, Query(alias="from")] = None,
-    to: Month = None,
-    format: Format = "json",
+    asked: Asked,
 ) -> Response:
     """The `attainment` question under the same disclosure control as commissioners get."""
     await run_in_threadpool(service.partnership, slug)  # 404 for a partnership not formed
-    return await answer_response(service, who, request, "attainment", by, from_, to, format)
+    return await answer_response(service, who, request, "attainment", asked)
 
 
 def _done(service: HubService, slug: str) -> Done:

@@ -70,6 +70,11 @@ def stored(app: Hub) -> list[tuple[Any, ...]]:
         start = batch[-1].id + 1
 
 
+def journeys(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The worker's part of a store (a demo also forms the partnership)."""
+    return [row for row in rows if row[2].startswith("hub.domain.journey:")]
+
+
 def answers(app: Hub, place: Place) -> dict[str, Any]:
     """All seven questions at their finest cuts, unrounded and unsuppressed (the full output)."""
     con = duckdb.connect()

@@ -11,7 +11,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -24,14 +23,10 @@ from hub.log.kafka import KafkaLog
 from hub.rejected import pending
 from hub.worker import Worker
 from schemas.place import load_place
-from tests.integration.conftest import answers, settings_env, stored
+from tests.integration.conftest import answers, journeys, settings_env, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = ROOT / "deploy" / "kafka" / "kafka.sh"
-
-
-def journeys(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [row for row in rows if row[2].startswith("hub.domain.journey:")]
 
 
 def reference(settings: Settings, folder: Path) -> Hub:
@@ -93,15 +88,11 @@ def _published(settings: Settings) -> list[tuple[str, bytes]]:
     """Every entry of the topic as (key, value without the time ingest stamped), sorted."""
     found = []
     with KafkaLog(settings.kafka_bootstrap or "", settings.topic) as log:
-        for partition, end in log.end_offsets().items():
-            start = 0
-            while start < end:
-                entries = log.read(partition, start, 5000)
-                for e in entries:
-                    value = orjson.loads(e.value)
-                    del value["recordedat"]
-                    found.append((e.key, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
-                start = entries[-1].offset + 1
+        for partition in range(log.partitions):
+            for e in log.scan(partition, page=5000):
+                value = orjson.loads(e.value)
+                del value["recordedat"]
+                found.append((e.key, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
     return sorted(found)
 
 

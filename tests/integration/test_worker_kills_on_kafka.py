@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from hub.application import Hub
 from hub.bootstrap import Settings, open_hub, open_store
@@ -25,7 +24,7 @@ from hub.demo import quiet, run_demo
 from hub.log.kafka import KafkaLog
 from hub.worker import Worker, tracking_name
 from schemas.place import load_place
-from tests.integration.conftest import answers, settings_env, stored
+from tests.integration.conftest import answers, journeys, settings_env, stored
 
 KILLS = 12
 PEOPLE = 24_500  # about 101,000 accepted events
@@ -36,11 +35,6 @@ def applied(app: Hub, log: KafkaLog) -> int:
         app.process_recorder.max_tracking_id(tracking_name(log, p)) or 0
         for p in range(log.partitions)
     )
-
-
-def journeys(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The worker's part of a store (the demo also formed the partnership in one of them)."""
-    return [row for row in rows if row[2].startswith("hub.domain.journey:")]
 
 
 def start_worker(settings: Settings, out: Path, *args: str) -> subprocess.Popen[bytes]:
