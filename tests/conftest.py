@@ -74,7 +74,7 @@ def postgres_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     run.chmod(0o755)
     env = {**os.environ, "HUB_POSTGRES_RUN": str(run / "cluster")}
     started = subprocess.run(
-        ["bash", str(script), "start"], env=env, capture_output=True, text=True, timeout=300
+        ["bash", str(script), "start"], env=env, capture_output=True, text=True, timeout=900
     )
     if started.returncode != 0:
         raise RuntimeError(f"PostgreSQL did not start:\n{started.stderr}")

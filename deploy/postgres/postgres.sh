@@ -9,13 +9,24 @@
 # The settings use eventsourcing's own names, written to `<run>/env` for `source`:
 #   POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DBNAME.
 # Environment: HUB_POSTGRES_RUN, the run folder (default /tmp/hub-postgres). As root, the
-# server runs as the `postgres` user (initdb refuses root). Needs Debian's `postgresql` package.
+# server runs as the `postgres` user (initdb refuses root). Needs Debian's `postgresql` package;
+# `start` installs it where it is absent and we are root.
 set -euo pipefail
 
 run="${HUB_POSTGRES_RUN:-/tmp/hub-postgres}"
 say() { printf 'postgres.sh: %s\n' "$*" >&2; }
 
-bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+server_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true; }
+bin="$(server_bin)"
+if { [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; } && [ "${1:-}" = start ]; then
+  # A fresh machine has the client only: install Debian's server where we may.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's postgresql (once) ..."
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+    bin="$(server_bin)"
+  fi
+fi
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
   say "no PostgreSQL server here: apt-get update && apt-get install -y postgresql"; exit 2
 fi
