@@ -14,10 +14,12 @@ from operator import attrgetter
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
+from hub.audit.ledger import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from hub.domain.journey import Journey
 from hub.partnerships import Partnerships
 
@@ -28,7 +30,14 @@ class Hub(Partnerships):
     """The partnership's commands (from Partnerships) and the people's journeys."""
 
     def construct_recorder(self) -> ApplicationRecorder:
-        return self.factory.process_recorder()
+        # On SQLite and PostgreSQL the recorder also writes the audit ledger, in the same
+        # transaction as the events (an in-memory store, for unit tests, keeps none).
+        factory = self.factory
+        recorder = {SQLiteFactory: LedgerSQLiteRecorder, PostgresFactory: LedgerPostgresRecorder}
+        chosen = recorder.get(type(factory))
+        if chosen is not None:
+            factory.env[factory.PROCESS_RECORDER_TOPIC] = get_topic(chosen)
+        return factory.process_recorder()
 
     @property
     def process_recorder(self) -> ProcessRecorder:

@@ -19,7 +19,7 @@ data folder keeps the keys, the place and the projections.
 import os
 import secrets
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     store: Literal["sqlite", "postgres"] = "sqlite"
     postgres: dict[str, str] = {}
     """eventsourcing's `POSTGRES_*` settings; the environment's are used where absent here."""
+    audit_origin: str = "shared-outcomes-hub.invalid/ledger"
+    """The first line of every signed checkpoint: name the hub uniquely (`HUB_AUDIT_ORIGIN`,
+    e.g. `hub.example-place.gov.uk/ledger`); it is also the signing key's name."""
+    checkpoint_every: int = 10_000
+    """A checkpoint is signed after this many new ledger leaves..."""
+    checkpoint_seconds: float = 60.0
+    """...or after this many seconds with any new leaf, whichever comes first."""
 
     @property
     def store_env(self) -> dict[str, str]:
@@ -173,6 +180,17 @@ def open_store(settings: Settings) -> Hub:
             con.execute("SELECT pg_advisory_unlock(%s)", (OPEN_LOCK,))
 
 
+def checkpointer(app: Hub, settings: Settings) -> Callable[[], None]:
+    """What signs the ledger's checkpoints as the worker goes (every `checkpoint_every` leaves
+    or `checkpoint_seconds` with new ones)."""
+    from hub.audit.auditor import Audit, Checkpointer
+
+    signer = Checkpointer(
+        Audit(app, settings), settings.checkpoint_every, settings.checkpoint_seconds
+    )
+    return signer.tick
+
+
 @contextmanager
 def open_hub(settings: Settings) -> Iterator[Runtime]:
     """Open (creating where absent) the hub the settings describe."""
@@ -192,5 +210,11 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
             rejected,
             seen,
             Ingest(log, seen, hub_key(settings.data_dir)),
-            Worker(app, log, batch_size=settings.worker_batch, rejected=rejected),
+            Worker(
+                app,
+                log,
+                batch_size=settings.worker_batch,
+                rejected=rejected,
+                after_save=checkpointer(app, settings),
+            ),
         )

@@ -26,6 +26,7 @@ from connectors.run import ConnectReport, connect_extract
 from connectors.synth import synthesise
 from hub.answers import DEMO_VIEWS, Projections, months_back
 from hub.api.keys import KeyStore
+from hub.audit.cli import audit_app
 from hub.bootstrap import Settings, open_hub
 from hub.demo import AgencyRun, publish, run_demo
 from hub.http_publish import HttpPublisher, publish_over_http
@@ -606,6 +607,9 @@ def _print_reports(
         console.print(f"  refused: {rejection}", highlight=False)
     if len(rejections) > show:
         console.print(f"  ... and {len(rejections) - show:,} more refused rows")
+
+
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -81,8 +81,10 @@ class Worker:
         cache_size: int = 200_000,
         rejected: EventLog | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        after_save: Callable[[], None] | None = None,
     ) -> None:
         self.app, self.log, self.batch_size = app, log, batch_size
+        self.after_save = after_save  # called after each saved batch (the ledger's checkpoints)
         self.rejected, self._clock = rejected, clock
         # The worker is the only writer of journeys, so the journeys it saved are current:
         # keeping them saves replaying a person's whole history for each new batch.
@@ -146,6 +148,8 @@ class Worker:
             self._cache.clear()  # what was not saved must not be remembered
             raise
         self._remember(journeys)
+        if self.after_save is not None:
+            self.after_save()
 
     def _journeys(self, persons: list[str]) -> dict[str, Journey]:
         """The current journeys of `persons` that exist (remembered, or read in bulk), in the

@@ -14,7 +14,7 @@ is defined for 0 < size1 <= size2 (equal sizes need an empty proof and equal roo
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from schemas.errors import HubError
 
@@ -39,6 +39,61 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
+Subtree = Callable[[int, int], bytes]
+"""MTH(D[start:end]) of a tree, by start and end leaf: how a stored tree answers."""
+
+
+def subtree_of(node: Callable[[int, int], bytes]) -> Subtree:
+    """MTH(D[start:end]) from complete subtrees: `node(level, index)` is the hash of the
+    2**level leaves from index * 2**level (level 0: the leaf hashes). Every range RFC 9162's
+    recursion asks for is a complete aligned subtree or splits into them."""
+
+    def mth(start: int, end: int) -> bytes:
+        n = end - start
+        if n & (n - 1) == 0 and start % n == 0:
+            return node(n.bit_length() - 1, start // n)
+        k = _split(n)
+        return node_hash(mth(start, start + k), mth(start + k, end))
+
+    return mth
+
+
+def path(index: int, size: int, mth: Subtree) -> list[bytes]:
+    """PATH(index, D[size]) of a tree given by `mth`."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
+    return _path(index, 0, size, mth)
+
+
+def _path(index: int, start: int, end: int, mth: Subtree) -> list[bytes]:
+    if end - start == 1:
+        return []
+    k = _split(end - start)
+    if index < start + k:
+        return [*_path(index, start, start + k, mth), mth(start + k, end)]
+    return [*_path(index, start + k, end, mth), mth(start, start + k)]
+
+
+def proof(size1: int, size2: int, mth: Subtree) -> list[bytes]:
+    """PROOF(size1, D[size2]) of a tree given by `mth`."""
+    if not 0 < size1 <= size2:
+        raise ProofError(f"no consistency proof from size {size1} to size {size2}")
+    return _proof(size1, 0, size2, True, mth)
+
+
+def _proof(m: int, start: int, end: int, whole: bool, mth: Subtree) -> list[bytes]:
+    if start + m == end:
+        return [] if whole else [mth(start, end)]
+    k = _split(end - start)
+    if m <= k:
+        return [*_proof(m, start, start + k, whole, mth), mth(start + k, end)]
+    return [*_proof(m - k, start + k, end, False, mth), mth(start, start + k)]
+
+
+def _of_list(leaves: Sequence[bytes]) -> Subtree:
+    return lambda start, end: root_of(leaves[start:end])
+
+
 def root_of(leaves: Sequence[bytes]) -> bytes:
     """MTH(D[n]) over leaf hashes."""
     n = len(leaves)
@@ -52,32 +107,12 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]): the audit path of leaf `index` in the tree of `leaves`."""
-    n = len(leaves)
-    if not 0 <= index < n:
-        raise ProofError(f"leaf {index} is not in a tree of {n} leaves")
-    if n == 1:
-        return []
-    k = _split(n)
-    if index < k:
-        return [*inclusion_proof(index, leaves[:k]), root_of(leaves[k:])]
-    return [*inclusion_proof(index - k, leaves[k:]), root_of(leaves[:k])]
+    return path(index, len(leaves), _of_list(leaves))
 
 
 def consistency_proof(size1: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PROOF(m, D[n]): that the tree of the first `size1` leaves is a prefix of `leaves`."""
-    if not 0 < size1 <= len(leaves):
-        raise ProofError(f"no consistency proof from size {size1} to size {len(leaves)}")
-    return _subproof(size1, leaves, True)
-
-
-def _subproof(m: int, leaves: Sequence[bytes], whole: bool) -> list[bytes]:
-    n = len(leaves)
-    if m == n:
-        return [] if whole else [root_of(leaves)]
-    k = _split(n)
-    if m <= k:
-        return [*_subproof(m, leaves[:k], whole), root_of(leaves[k:])]
-    return [*_subproof(m - k, leaves[k:], False), root_of(leaves[:k])]
+    return proof(size1, len(leaves), _of_list(leaves))
 
 
 def _check_hashes(**hashes: bytes) -> None:

@@ -1,0 +1,170 @@
+"""What auditors ask of one hub: signed checkpoints, verification, inclusion and consistency
+proofs; used by `hub audit ...` and the auditor's API routes alike.
+
+The signing key (Ed25519, named by the origin) and the checkpoint file (every signed checkpoint,
+one after another, each followed by a blank line) live in the data folder's `audit/`:
+
+    audit = Audit(app, settings)
+    audit.checkpoint()                       # sign the ledger's current size and root
+    audit.verify([Path("copy-of-checkpoints.txt")]).problem
+    audit.prove_leaf(5)                      # {"leafIdx": 5, "treeSize": ..., "proof": [...]}
+"""
+
+import base64
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.audit.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointFile,
+    SigningKey,
+    verify_note,
+)
+from hub.audit.ledger import Ledger, LedgerError
+from hub.audit.verify import Verification, verify
+
+if TYPE_CHECKING:
+    from hub.application import Hub
+    from hub.bootstrap import Settings
+
+RECORDED_TOPIC = "hub.domain.journey:Journey.AgencyEventRecorded"
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _proof_json(proof: Sequence[bytes]) -> list[str] | None:
+    # As the public RFC 9162 test vectors lay it out: an empty proof is null.
+    return [b64(p) for p in proof] or None
+
+
+class Audit:
+    """The ledger of one store with its signing key and checkpoint file."""
+
+    def __init__(self, app: "Hub", settings: "Settings") -> None:
+        self.app, self.settings = app, settings
+        self.ledger = Ledger.of(app.recorder)
+        folder = settings.data_dir / "audit"
+        self.key = SigningKey.load_or_create(folder / "ledger-key.pem", settings.audit_origin)
+        self.file = CheckpointFile(folder / "checkpoints.txt")
+
+    @property
+    def origin(self) -> str:
+        return self.settings.audit_origin
+
+    def checkpoint(self) -> str:
+        """Sign the ledger's current size and root, append the note to the checkpoint file and
+        return it (the latest one again when the ledger has not grown since)."""
+        latest = self.latest()
+        size = self.ledger.size()
+        if latest is not None and latest[1].size == size:
+            return latest[0]
+        note = self.key.sign(Checkpoint(self.origin, size, self.ledger.root(size)))
+        self.file.append(note)
+        return note
+
+    def latest(self) -> tuple[str, Checkpoint] | None:
+        """The latest signed checkpoint (note and what it says), checked with the hub's key."""
+        note = self.file.latest()
+        return (note, verify_note(note, self.key.verifier_key())) if note else None
+
+    def checkpoints(self, copies: Sequence[Path] = ()) -> list[tuple[str, Checkpoint]]:
+        """Every checkpoint of the hub's own file and of `copies`, each checked with the hub's
+        public key and labelled with its file and number; CheckpointError names a bad one."""
+        found: list[tuple[str, Checkpoint]] = []
+        for file in (self.file.path, *copies):
+            if not file.exists():
+                if file == self.file.path:
+                    continue
+                raise CheckpointError(f"{file}: no such checkpoint file")
+            for number, note in enumerate(CheckpointFile(file).notes(), start=1):
+                label = f"{file} checkpoint {number}"
+                try:
+                    checkpoint = verify_note(note, self.key.verifier_key())
+                except CheckpointError as error:
+                    raise CheckpointError(f"{label}: {error}") from None
+                if checkpoint.origin != self.origin:
+                    raise CheckpointError(
+                        f"{label}: origin {checkpoint.origin!r} is not this hub's"
+                    )
+                found.append((label, checkpoint))
+        return found
+
+    def verify(
+        self, copies: Sequence[Path] = (), progress: Callable[[int], None] | None = None
+    ) -> Verification:
+        """Recompute every leaf and subtree from the store and check them against the ledger
+        and every checkpoint (the hub's own and `copies`)."""
+        return verify(self.ledger, self.checkpoints(copies), progress)
+
+    def _size(self, size: int | None) -> int:
+        return self.ledger.size() if size is None else size
+
+    def prove_leaf(self, index: int, size: int | None = None) -> dict[str, Any]:
+        """The inclusion proof of leaf `index` in the tree of `size` leaves (default: now), laid
+        out as the public RFC 9162 inclusion vectors are."""
+        size = self._size(size)
+        _, leaf = self.ledger.leaf(index)
+        proof = self.ledger.inclusion(index, size)
+        return {
+            "leafIdx": index,
+            "treeSize": size,
+            "root": b64(self.ledger.root(size)),
+            "leafHash": b64(leaf),
+            "proof": _proof_json(proof),
+        }
+
+    def leaf_of_event(self, source: str, event_id: str) -> int:
+        """The leaf of the stored event recording agency event `event_id` of `source` (an
+        agency slug or `urn:agency:` URN)."""
+        urn = source if source.startswith("urn:agency:") else f"urn:agency:{source}"
+        needle = f'"event_id":"{event_id}"'.encode()
+        if self.ledger.postgres:
+            query = (
+                "SELECT notification_id, state FROM {events} WHERE topic = ? "
+                "AND position(?::bytea in state) > 0"
+            )
+        else:
+            query = "SELECT rowid, state FROM {events} WHERE topic = ? AND instr(state, ?) > 0"
+        for position, state in self.ledger.query(query, [RECORDED_TOPIC, needle]):
+            if f'"source":"{urn}"'.encode() in bytes(state):
+                return self.ledger.leaf_of(int(position))
+        raise LedgerError(f"no stored event records {urn} event {event_id}")
+
+    def consistency(self, size1: int, size2: int | None = None) -> dict[str, Any]:
+        """The consistency proof between two tree sizes, laid out as the public RFC 9162
+        consistency vectors are."""
+        size2 = self._size(size2)
+        proof = self.ledger.consistency(size1, size2)
+        return {
+            "size1": size1,
+            "size2": size2,
+            "root1": b64(self.ledger.root(size1)),
+            "root2": b64(self.ledger.root(size2)),
+            "proof": _proof_json(proof),
+        }
+
+
+class Checkpointer:
+    """Signs a checkpoint as the hub goes: after `every` new leaves, or after `seconds` with
+    any new leaf; the worker calls `tick` after each batch it saves."""
+
+    def __init__(
+        self, audit: Audit, every: int, seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.audit, self.every, self.seconds, self.clock = audit, every, seconds, clock
+        latest = audit.latest()
+        self.signed = latest[1].size if latest else 0
+        self.at = clock()
+
+    def tick(self) -> None:
+        size = self.audit.ledger.size()
+        if size > self.signed and (
+            size - self.signed >= self.every or self.clock() - self.at >= self.seconds
+        ):
+            self.audit.checkpoint()
+            self.signed, self.at = size, self.clock()

@@ -1,0 +1,260 @@
+"""Verifying the store against its ledger and checkpoints: every leaf recomputed from the stored
+events, every stored subtree hash recomputed from the leaves, every checkpoint's root
+recomputed at its size; the first difference is named.
+
+    result = verify(Ledger.of(app.recorder), checkpoints)
+    if result.problem: print(result.problem.message)   # "leaf 17 (position 18, ...) altered"
+
+A changed event's leaf differs (altered; reordered when its hash is another leaf's); a deleted
+event leaves a leaf without its event; an inserted event is an event without a leaf; a ledger
+rewritten to match a rewritten store differs from a checkpoint signed before (kept outside the
+hub, `hub audit verify --checkpoint FILE`).
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from hub.audit.ledger import Ledger, leaf_data
+from hub.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
+
+Kind = Literal["altered", "reordered", "deleted", "inserted", "ledger", "checkpoint"]
+PROGRESS_EVERY = 10_000
+
+
+class Signed(Protocol):
+    """A checkpoint as verified from its note: the tree size and root it vouches for."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def root(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing found wrong: what, where (leaf index, store position) and which event."""
+
+    kind: Kind
+    message: str
+    leaf: int | None = None
+    position: int | None = None
+    event: str | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `verify` checked and the first problem found (None: the store verifies)."""
+
+    leaves: int
+    events: int
+    checkpoints: int
+    root: bytes
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def describe_event(row: Sequence[Any]) -> str:
+    """An event named for people: its aggregate and version, and the agency event it records
+    (source and id) where the state says."""
+    name = f"{row[1]} v{row[2]}"
+    try:
+        state = orjson.loads(row[4])
+    except orjson.JSONDecodeError:
+        return name
+    if isinstance(state, dict) and "source" in state and "event_id" in state:
+        name += f" ({state['source']} {state['event_id']})"
+    return name
+
+
+def verify(
+    ledger: Ledger,
+    checkpoints: Sequence[tuple[str, Signed]] = (),
+    progress: Callable[[int], None] | None = None,
+) -> Verification:
+    """Check the whole store against its ledger and `checkpoints` (label, checkpoint), in one
+    pass over one consistent snapshot; see the module docstring."""
+    pending = sorted(checkpoints, key=lambda labelled: labelled[1].size)
+    with ledger.snapshot() as (events, rows):
+        return _Walk(ledger, events, rows, pending, progress).run()
+
+
+class _Walk:
+    def __init__(
+        self,
+        ledger: Ledger,
+        events: Iterator[tuple[Any, ...]],
+        rows: Iterator[tuple[Any, ...]],
+        checkpoints: list[tuple[str, Signed]],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.ledger, self.events, self.rows = ledger, events, rows
+        self.checkpoints, self.progress = checkpoints, progress
+        self.frontier: dict[int, bytes] = {}
+        self.size = 0
+        self.seen_events = 0
+        self.checked = 0
+
+    def result(self, problem: Problem | None) -> Verification:
+        return Verification(self.size, self.seen_events, self.checked, self.root(), problem)
+
+    def root(self) -> bytes:
+        levels = sorted(self.frontier)
+        if not levels:
+            return EMPTY_ROOT
+        acc = self.frontier[levels[0]]
+        for level in levels[1:]:
+            acc = node_hash(self.frontier[level], acc)
+        return acc
+
+    def run(self) -> Verification:
+        row = next(self.rows, None)
+        done_since = 0
+        problem = self._checkpoints_at(0)  # a checkpoint of the empty tree
+        if problem is not None:
+            return self.result(problem)
+        while True:
+            event = next(self.events, None)
+            if event is not None:
+                self.seen_events += 1
+            problem = self._leaf_problem(event, row)
+            if problem is not None or (event is None and row is None):
+                return self.result(problem or self._unreached())
+            assert event is not None
+            assert row is not None
+            hashed = bytes(row[2])
+            self.size += 1
+            level = 0
+            while (self.size >> level) & 1 == 0:
+                hashed = node_hash(self.frontier.pop(level), hashed)
+                level += 1
+                row = next(self.rows, None)
+                if row is None or (int(row[0]), int(row[1])) != (self.size, level):
+                    return self.result(self._ledger_gap(level))
+                if bytes(row[2]) != hashed:
+                    return self.result(
+                        Problem(
+                            "ledger",
+                            f"the ledger's subtree hash at size {self.size}, level {level} does "
+                            "not match the leaves under it: the ledger itself was altered",
+                        )
+                    )
+            self.frontier[level] = hashed
+            row = next(self.rows, None)
+            problem = self._checkpoints_at(self.size)
+            if problem is not None:
+                return self.result(problem)
+            done_since += 1
+            if self.progress is not None and done_since == PROGRESS_EVERY:
+                self.progress(done_since)
+                done_since = 0
+
+    def _ledger_gap(self, level: int) -> Problem:
+        return Problem(
+            "ledger",
+            f"the ledger lacks its subtree hash at size {self.size}, level {level}: "
+            "the ledger itself was altered",
+        )
+
+    def _leaf_problem(
+        self, event: tuple[Any, ...] | None, row: tuple[Any, ...] | None
+    ) -> Problem | None:
+        index = self.size
+        if row is not None and (int(row[0]), int(row[1])) != (index + 1, 0):
+            return Problem(
+                "ledger",
+                f"the ledger has no leaf {index} where one should be "
+                f"(found size {row[0]}, level {row[1]}): the ledger itself was altered",
+                leaf=index,
+            )
+        if event is None:
+            if row is None:
+                return None
+            position = int(row[3])
+            return Problem(
+                "deleted",
+                f"leaf {index}: the stored event at position {position} was deleted",
+                leaf=index,
+                position=position,
+            )
+        position = int(event[0])
+        name = describe_event(event)
+        if row is None:
+            return Problem(
+                "inserted",
+                f"the stored event at position {position}, {name}, is in no leaf "
+                f"(the ledger ends at leaf {index - 1}): it was inserted",
+                leaf=index,
+                position=position,
+                event=name,
+            )
+        covered = int(row[3])
+        if covered < position:
+            return Problem(
+                "deleted",
+                f"leaf {index}: the stored event at position {covered} was deleted",
+                leaf=index,
+                position=covered,
+            )
+        if covered > position:
+            return Problem(
+                "inserted",
+                f"the stored event at position {position}, {name}, is in no leaf "
+                f"(leaf {index} covers position {covered}): it was inserted",
+                leaf=index,
+                position=position,
+                event=name,
+            )
+        computed = leaf_hash(leaf_data(event[1], int(event[2]), str(event[3]), bytes(event[4])))
+        if computed == bytes(row[2]):
+            return None
+        elsewhere = self.ledger.query(
+            "SELECT size FROM {ledger} WHERE level = 0 AND hash = ?", [computed]
+        )
+        if elsewhere:
+            other = int(elsewhere[0][0]) - 1
+            return Problem(
+                "reordered",
+                f"leaf {index}: the stored event at position {position}, {name}, is the one "
+                f"leaf {other} covers: stored events were reordered",
+                leaf=index,
+                position=position,
+                event=name,
+            )
+        return Problem(
+            "altered",
+            f"leaf {index}: the stored event at position {position}, {name}, was altered",
+            leaf=index,
+            position=position,
+            event=name,
+        )
+
+    def _checkpoints_at(self, size: int) -> Problem | None:
+        while self.checkpoints and self.checkpoints[0][1].size <= size:
+            label, checkpoint = self.checkpoints.pop(0)
+            self.checked += 1
+            if checkpoint.size == size and checkpoint.root != self.root():
+                return Problem(
+                    "checkpoint",
+                    f"{label}: the tree of the first {size} leaves has another root than the "
+                    "checkpoint signed for it: the history up to it was rewritten",
+                )
+        return None
+
+    def _unreached(self) -> Problem | None:
+        for label, checkpoint in self.checkpoints:
+            if checkpoint.size == 0:
+                self.checked += 1
+                continue
+            return Problem(
+                "checkpoint",
+                f"{label}: signed for {checkpoint.size} leaves but the store has only "
+                f"{self.size}: stored events were deleted after it was signed",
+            )
+        return None
