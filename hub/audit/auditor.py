@@ -12,7 +12,7 @@ one after another, each followed by a blank line) live in the data folder's `aud
 
 import base64
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,10 @@ from hub.audit.checkpoint import (
     verify_note,
 )
 from hub.audit.ledger import Ledger, LedgerError
+from hub.audit.replay import Cut, replay_projections
 from hub.audit.verify import Verification, verify
+from projections.questions import QUESTIONS, lineage, raw_answer
+from schemas.place import Place
 
 if TYPE_CHECKING:
     from hub.application import Hub
@@ -146,6 +149,63 @@ class Audit:
             "root1": b64(self.ledger.root(size1)),
             "root2": b64(self.ledger.root(size2)),
             "proof": _proof_json(proof),
+        }
+
+    def trace(
+        self,
+        place: Place,
+        slug: str,
+        cell: Mapping[str, str],
+        period: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The stored events behind one exact figure of a question, each with its leaf and an
+        inclusion proof in the ledger as it stands; per count, their number is the figure."""
+        position = self.app.recorder.max_notification_id() or 0
+        size = self.ledger.size()
+        con = replay_projections(self.app, place, Cut.at_position(position))
+        try:
+            traced = lineage(con, slug, cell, period)
+            q = QUESTIONS[slug]
+            by = [cut for cut in q.cuts if any(col in cell for col in q.cuts[cut])]
+            figures = {name: 0 for name in q.counts}
+            for row in raw_answer(con, slug, by, period, place):
+                if all(str(row[col]) == value for col, value in cell.items()):
+                    figures = {name: int(row[name]) for name in q.counts}  # type: ignore[call-overload]
+            details = {
+                int(p): (str(e), str(a), str(r))
+                for p, e, a, r in con.execute(
+                    "select position, event_id, agency, recordref from facts"
+                    " where list_contains($traced, position)",
+                    {"traced": [at for at, _ in traced]},
+                ).fetchall()
+            }
+        finally:
+            con.close()
+        events = []
+        for at, measure in traced:
+            leaf = self.ledger.leaf_of(at)
+            event_id, agency, recordref = details[at]
+            proof = self.prove_leaf(leaf, size)
+            events.append(
+                {
+                    "leafIdx": leaf,
+                    "position": at,
+                    "agency": agency,
+                    "id": event_id,
+                    "recordref": recordref,
+                    "counts": measure,
+                    "leafHash": proof["leafHash"],
+                    "proof": proof["proof"],
+                }
+            )
+        return {
+            "question": slug,
+            "cell": dict(cell),
+            "position": position,
+            "treeSize": size,
+            "root": b64(self.ledger.root(size)),
+            "figures": figures,
+            "events": events,
         }
 
 

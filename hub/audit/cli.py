@@ -10,17 +10,23 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from hub.audit.auditor import Audit
+from hub.audit.replay import Cut, replay_journey, replay_partnership, replay_projections
 from hub.audit.verify import Verification
 from hub.bootstrap import Settings, open_store
 from hub.cli_common import DataDir, Store, console, errors, progress_bar, settings_of
+from projections.questions import answer, check_period, raw_answer
+from schemas.base import Rfc3339Time
 from schemas.errors import HubError
+from schemas.place import load_place
 
 audit_app = typer.Typer(
     name="audit",
     help="Auditors' commands: verify the store against its ledger and signed checkpoints, "
-    "prove events and consistency, replay the past, trace figures.",
+    "prove events and consistency, replay the past, trace figures.\n\n"
+    "Example: `hub audit verify --checkpoint ~/kept/checkpoints.txt`",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -66,7 +72,9 @@ def checkpoint(data_dir: DataDir = Path("hub-data"), store: Store = "sqlite") ->
 
     The hub also signs one as it goes (every 10,000 leaves or 60 s with new leaves:
     `HUB_CHECKPOINT_EVERY`, `HUB_CHECKPOINT_SECONDS`). Copy the file away to catch a history
-    rewritten later. Example: `hub audit checkpoint`
+    rewritten later.
+
+    Example: `hub audit checkpoint`
     """
     with _audit(data_dir, store) as (_, audit):
         print(audit.checkpoint(), end="")
@@ -200,3 +208,140 @@ def consistency(
     )
     for hashed in document["proof"] or []:
         print(f"  {hashed}")
+
+
+PlaceFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--place", help="The place file (default: DATA_DIR/place/place.toml).", dir_okay=False
+    ),
+]
+From = Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM.")]
+To = Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")]
+
+
+def _period(start: str | None, end: str | None) -> tuple[str, str] | None:
+    if (start is None) != (end is None):
+        raise HubError("give both --from and --to (whole months, YYYY-MM), or neither")
+    return check_period((start, end)) if start and end else None
+
+
+@audit_app.command("replay")
+def replay(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="An RFC 3339 time, e.g. 2025-03-31T23:59:59Z.")
+    ] = None,
+    position: Annotated[
+        int | None, typer.Option("--position", help="A store position (record basis).")
+    ] = None,
+    basis: Annotated[
+        str,
+        typer.Option(
+            "--basis",
+            help="record: what the hub had stored by then; event: what is now known to have "
+            "happened by then (late arrivals included).",
+        ),
+    ] = "record",
+    journey: Annotated[
+        str | None, typer.Option("--journey", help="A person's hub pseudonym.")
+    ] = None,
+    partnership: Annotated[
+        str | None, typer.Option("--partnership", help="A partnership's slug.")
+    ] = None,
+    question: Annotated[
+        str | None, typer.Option("--question", help="A question's slug (e.g. demand).")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="The question's cuts, comma-separated.")] = "",
+    start: From = None,
+    end: To = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="A question's exact figures (auditors only).")
+    ] = False,
+    place_file: PlaceFile = None,
+    data_dir: DataDir = Path("hub-data"),
+    store: Store = "sqlite",
+) -> None:
+    """Rebuild a journey, the partnership or a question's answer as the hub knew it at a past
+    moment (record basis) or as it is now known to have been (event basis); prints JSON.
+
+    Example: `hub audit replay --as-of 2025-03-31T23:59:59Z --question demand --by locality`
+    """
+    with _audit(data_dir, store) as (settings, audit):
+        if (as_of is None) == (position is None):
+            raise HubError("give --as-of TIME or --position N (one of them)")
+        if basis not in ("record", "event"):
+            raise HubError(f"--basis {basis!r}: choose record or event")
+        if position is not None:
+            if basis != "record":
+                raise HubError("--position is a record-basis cut; use --as-of for the event basis")
+            cut = Cut.at_position(position)
+        else:
+            try:
+                when = TypeAdapter(Rfc3339Time).validate_json(orjson.dumps(as_of))
+            except ValidationError:
+                raise HubError(
+                    f"--as-of {as_of!r}: write an RFC 3339 time with seconds and an offset, "
+                    "e.g. 2025-03-31T23:59:59Z"
+                ) from None
+            cut = Cut.as_of(when, "event" if basis == "event" else "record")
+        chosen = [x for x in (journey, partnership, question) if x is not None]
+        if len(chosen) != 1:
+            raise HubError(
+                "replay one thing: --journey PERSON, --partnership SLUG or --question SLUG"
+            )
+        document: dict[str, Any] = {"replay": cut.describe()}
+        if journey is not None:
+            found = replay_journey(audit.app, journey, cut)
+            document["journey"] = None if found is None else _state(found)
+        elif partnership is not None:
+            formed = replay_partnership(audit.app, partnership, cut)
+            document["partnership"] = None if formed is None else _state(formed)
+        else:
+            assert question is not None
+            place = load_place(place_file or settings.data_dir / "place" / "place.toml")
+            cuts = [c for c in by.split(",") if c]
+            period = _period(start, end)
+            con = replay_projections(audit.app, place, cut)
+            try:
+                if exact:
+                    document["rows"] = raw_answer(con, question, cuts, period, place)
+                else:
+                    document |= answer(con, question, cuts, period, place).to_json()
+            finally:
+                con.close()
+    _print_json(document)
+
+
+def _state(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's state for people to read: its attributes, as JSON can carry them."""
+    state = {k.lstrip("_"): v for k, v in vars(aggregate).items()}
+    return orjson.loads(orjson.dumps(state, default=str))  # type: ignore[no-any-return]
+
+
+@audit_app.command("trace")
+def trace(
+    slug: Annotated[str, typer.Argument(help="The question (e.g. demand).")],
+    cell: Annotated[
+        str,
+        typer.Option(
+            "--cell", help="The figure's cell: CUT=VALUE,... including month (e.g. month=2025-03)."
+        ),
+    ],
+    start: From = None,
+    end: To = None,
+    place_file: PlaceFile = None,
+    data_dir: DataDir = Path("hub-data"),
+    store: Store = "sqlite",
+) -> None:
+    """The stored events behind one exact figure (auditors only): each with its leaf, agency,
+    event id, record reference and inclusion proof; per count, their number is the figure.
+
+    Example: `hub audit trace demand --cell month=2025-03,locality=north-ward`
+    """
+    with _audit(data_dir, store) as (settings, audit):
+        pairs = [part.split("=", 1) for part in cell.split(",") if part]
+        if not pairs or any(len(pair) != 2 for pair in pairs):
+            raise HubError(f"--cell {cell!r}: write CUT=VALUE,... (e.g. month=2025-03,locality=x)")
+        place = load_place(place_file or settings.data_dir / "place" / "place.toml")
+        document = audit.trace(place, slug, dict(pairs), _period(start, end))
+    _print_json(document)

@@ -4,6 +4,7 @@
 -- locality is the person's on the event; need is the event's own need.
 with demand_events as (
     select
+        position,
         local_month as month,
         locality,
         agency,
