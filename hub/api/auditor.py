@@ -1,13 +1,20 @@
-"""The auditor's routes: read-only: the stored events with their positions, and the access log."""
+"""The auditor's routes: the stored events with their positions, the access log, and the audit
+ledger: the verifier key, signed checkpoints, verification, proofs, replay and lineage (the same
+answers as `hub audit ...`)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from hub.api.deps import AuditorKey, Service
+from hub.api.deps import AuditOf, AuditorKey, Service
 from hub.api.service import StoredRow
+from hub.audit.replay import Cut, replay_journey, replay_partnership, replay_projections
+from hub.audit.verify import Verification
+from projections.questions import answer, raw_answer
+from schemas.base import Rfc3339Time
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])
 
@@ -62,3 +69,201 @@ def access(
         entries=[AccessEntry(seq=seq, **vars(a)) for seq, a in found],
         next_after=found[-1][0] if found else after,
     )
+
+
+Size = Annotated[int | None, Query(ge=0, le=2**62, description="A tree size (default: now).")]
+
+
+class KeyInfo(BaseModel):
+    verifier_key: str
+    """The C2SP signed-note verifier key that checks every checkpoint the hub signs."""
+    origin: str
+
+
+@router.get("/key", response_model=KeyInfo, summary="The checkpoints' public key")
+def key(who: AuditorKey, audit: AuditOf, service: Service, request: Request) -> KeyInfo:
+    service.keys.record(who, request.url.path)
+    return KeyInfo(verifier_key=audit.key.verifier_key(), origin=audit.origin)
+
+
+@router.get("/checkpoints", summary="Every signed checkpoint, as the file auditors copy away")
+def checkpoints(who: AuditorKey, audit: AuditOf, service: Service, request: Request) -> Response:
+    """The checkpoint file: each C2SP signed note followed by a blank line."""
+    service.keys.record(who, request.url.path)
+    notes = audit.file.notes() if audit.file.path.exists() else []
+    return Response("".join(note + "\n" for note in notes), media_type="text/plain")
+
+
+@router.post("/checkpoints", summary="Sign a checkpoint now")
+async def sign(who: AuditorKey, audit: AuditOf, service: Service, request: Request) -> Response:
+    """Sign the ledger's current size and root now (or return the latest if it has not grown)."""
+    note = await run_in_threadpool(audit.checkpoint)
+    service.keys.record(who, request.url.path)
+    return Response(note, media_type="text/plain")
+
+
+class Found(BaseModel):
+    kind: str
+    message: str
+    leaf: int | None
+    position: int | None
+    event: str | None
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    leaves: int
+    events: int
+    checkpoints: int
+    problem: Found | None
+
+
+@router.get("/verify", response_model=VerifyResult, summary="Verify the store and the ledger")
+async def verify(
+    who: AuditorKey, audit: AuditOf, service: Service, request: Request
+) -> VerifyResult:
+    """Every leaf recomputed from the stored events and checked against the ledger and every
+    signed checkpoint; the first event altered, deleted, inserted or reordered is named."""
+    result: Verification = await run_in_threadpool(audit.verify)
+    service.keys.record(who, request.url.path)
+    problem = result.problem
+    return VerifyResult(
+        ok=result.ok,
+        leaves=result.leaves,
+        events=result.events,
+        checkpoints=result.checkpoints,
+        problem=None if problem is None else Found(**vars(problem)),
+    )
+
+
+@router.get("/proofs/inclusion", summary="An inclusion proof (RFC 9162 layout)")
+async def inclusion(
+    who: AuditorKey,
+    audit: AuditOf,
+    service: Service,
+    request: Request,
+    leaf: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    id: Annotated[str | None, Query(max_length=200)] = None,
+    size: Size = None,
+) -> dict[str, Any]:
+    """By `leaf`, or by the agency event (`source` and `id`): `{"leafIdx", "treeSize", "root",
+    "leafHash", "proof"}` with base64 hashes."""
+    if (leaf is None) == (source is None or id is None):
+        raise HTTPException(422, {"field": "leaf", "reason": "give leaf, or source and id"})
+
+    def prove() -> dict[str, Any]:
+        index = leaf if leaf is not None else audit.leaf_of_event(str(source), str(id))
+        return audit.prove_leaf(index, size)
+
+    document = await run_in_threadpool(prove)
+    service.keys.record(who, request.url.path)
+    return document
+
+
+@router.get("/proofs/consistency", summary="A consistency proof (RFC 9162 layout)")
+async def consistency(
+    who: AuditorKey,
+    audit: AuditOf,
+    service: Service,
+    request: Request,
+    size1: Annotated[int, Query(ge=1, le=2**62)],
+    size2: Size = None,
+) -> dict[str, Any]:
+    """`{"size1", "size2", "root1", "root2", "proof"}` with base64 hashes."""
+    document = await run_in_threadpool(audit.consistency, size1, size2)
+    service.keys.record(who, request.url.path)
+    return document
+
+
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")]
+
+
+@router.get("/replay", summary="A journey, the partnership or a question as at a past moment")
+async def replay(
+    who: AuditorKey,
+    audit: AuditOf,
+    service: Service,
+    request: Request,
+    as_of: Annotated[str | None, Query(description="RFC 3339, e.g. 2025-03-31T23:59:59Z")] = None,
+    position: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    basis: Annotated[str, Query(pattern="^(record|event)$")] = "record",
+    journey: Annotated[str | None, Query(max_length=64)] = None,
+    partnership: Annotated[str | None, Query(max_length=100)] = None,
+    question: Annotated[str | None, Query(max_length=40)] = None,
+    by: Annotated[str, Query(max_length=200)] = "",
+    from_: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = None,
+    to: Month = None,
+    exact: bool = True,
+) -> dict[str, Any]:
+    """As `hub audit replay`: the record basis (what the hub had stored by then) or the event
+    basis (what is now known to have happened by then). Auditors see exact figures."""
+    if (as_of is None) == (position is None):
+        raise HTTPException(422, {"field": "as_of", "reason": "give as_of or position"})
+    if position is not None:
+        if basis != "record":
+            raise HTTPException(422, {"field": "basis", "reason": "position is a record basis"})
+        cut = Cut.at_position(position)
+    else:
+        when = TypeAdapter(Rfc3339Time).validate_python(as_of)
+        cut = Cut.as_of(when, "event" if basis == "event" else "record")
+    if sum(x is not None for x in (journey, partnership, question)) != 1:
+        raise HTTPException(
+            422, {"field": "question", "reason": "replay one of journey, partnership, question"}
+        )
+
+    def rebuild() -> dict[str, Any]:
+        document: dict[str, Any] = {"replay": cut.describe()}
+        app = service.runtime.app
+        if journey is not None:
+            found = replay_journey(app, journey, cut)
+            document["journey"] = None if found is None else _state(found)
+        elif partnership is not None:
+            formed = replay_partnership(app, partnership, cut)
+            document["partnership"] = None if formed is None else _state(formed)
+        else:
+            assert question is not None
+            place = service.place
+            cuts = [c for c in by.split(",") if c]
+            period = (from_, to) if from_ and to else None
+            con = replay_projections(app, place, cut)
+            try:
+                if exact:
+                    document["rows"] = raw_answer(con, question, cuts, period, place)
+                else:
+                    document |= answer(con, question, cuts, period, place).to_json()
+            finally:
+                con.close()
+        return document
+
+    document = await run_in_threadpool(rebuild)
+    service.keys.record(who, request.url.path, question)
+    return document
+
+
+def _state(aggregate: Any) -> dict[str, Any]:
+    state = {k.lstrip("_"): v for k, v in vars(aggregate).items()}
+    return orjson.loads(orjson.dumps(state, default=str))  # type: ignore[no-any-return]
+
+
+@router.get("/trace/{slug}", summary="The stored events behind one exact figure")
+async def trace(
+    who: AuditorKey,
+    audit: AuditOf,
+    service: Service,
+    request: Request,
+    slug: str,
+    cell: Annotated[str, Query(max_length=500, description="CUT=VALUE,... e.g. month=2025-03")],
+    from_: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = None,
+    to: Month = None,
+) -> dict[str, Any]:
+    """As `hub audit trace`: each event with its leaf, agency, id, record reference and
+    inclusion proof; per count, their number is the cell's exact figure."""
+    pairs = [part.split("=", 1) for part in cell.split(",") if part]
+    if not pairs or any(len(pair) != 2 for pair in pairs):
+        raise HTTPException(422, {"field": "cell", "reason": "write CUT=VALUE,..."})
+    period = (from_, to) if from_ and to else None
+    place = service.place
+    document = await run_in_threadpool(audit.trace, place, slug, {k: v for k, v in pairs}, period)
+    service.keys.record(who, request.url.path, slug)
+    return document

@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from hub.api.deps import CommissionerKey, Service
+from hub.api.deps import CommissionerKey, Service, get_audit
 from hub.api.keys import Principal
 from hub.api.service import HubService
 from projections.questions import QUESTIONS, QuestionError
@@ -87,7 +87,12 @@ async def answer_response(
     period = (asked.from_, asked.to) if asked.from_ and asked.to else None
     table, position = await run_in_threadpool(service.answer, slug, cuts, period)
     service.keys.record(who, request.url.path, slug, ",".join(cuts) or None, position)
+    # The latest signed checkpoint's tree size: the ledger an auditor can check this against.
+    latest = await run_in_threadpool(get_audit(request).latest)
+    tree_size = latest[1].size if latest else 0
     if asked.format == "csv":
-        return Response(table.to_csv(), media_type="text/csv")
+        headers = {"Hub-Position": str(position), "Hub-Checkpoint-Tree-Size": str(tree_size)}
+        return Response(table.to_csv(), media_type="text/csv", headers=headers)
     document: dict[str, Any] = {"question": slug, "by": cuts, "period": period}
-    return JSONResponse(document | {"position": position} | table.to_json())
+    extra = {"position": position, "treeSize": tree_size}
+    return JSONResponse(document | extra | table.to_json())

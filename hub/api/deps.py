@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.api.keys import Principal
 from hub.api.service import HubService
+from hub.audit.auditor import Audit
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -25,6 +26,14 @@ def get_service(request: Request) -> HubService:
 
 
 Service = Annotated[HubService, Depends(get_service)]
+
+
+def get_audit(request: Request) -> Audit:
+    audit: Audit = request.app.state.audit
+    return audit
+
+
+AuditOf = Annotated[Audit, Depends(get_audit)]
 
 
 def authenticated(

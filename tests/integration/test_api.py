@@ -1,6 +1,7 @@
 """The HTTP API on a real uvicorn: who may use which route, what agencies' posts become, and
 that nothing refused is ever echoed."""
 
+import base64
 import json
 import logging
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import pytest
 
 from hub.api.app import create_app
 from hub.api.keys import KeyStore
+from hub.audit.checkpoint import CheckpointFile, verify_note
+from hub.audit.merkle import verify_consistency, verify_inclusion
 from hub.bootstrap import Settings, open_hub
 from hub.demo import quiet, run_demo
 from tests.conftest import SHARED
@@ -110,6 +113,29 @@ ROUTES: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     ("GET", "/v1/audit/events", {}, "auditor"),
     ("GET", "/v1/audit/access", {}, "auditor"),
+    ("GET", "/v1/audit/key", {}, "auditor"),
+    ("GET", "/v1/audit/checkpoints", {}, "auditor"),
+    ("POST", "/v1/audit/checkpoints", {}, "auditor"),
+    ("GET", "/v1/audit/verify", {}, "auditor"),
+    ("GET", "/v1/audit/proofs/inclusion", {"path": "/v1/audit/proofs/inclusion?leaf=3"}, "auditor"),
+    (
+        "GET",
+        "/v1/audit/proofs/consistency",
+        {"path": "/v1/audit/proofs/consistency?size1=3"},
+        "auditor",
+    ),
+    (
+        "GET",
+        "/v1/audit/replay",
+        {"path": "/v1/audit/replay?position=50&question=demand"},
+        "auditor",
+    ),
+    (
+        "GET",
+        "/v1/audit/trace/{slug}",
+        {"path": "/v1/audit/trace/demand?cell=month=2024-03"},
+        "auditor",
+    ),
 ]
 CALLERS = ["own agency", "other agency", "commissioner", "steward", "auditor", "none", "revoked"]
 
@@ -270,11 +296,15 @@ def test_a_cut_a_question_does_not_allow_is_a_422_naming_it(
 
 
 def test_answers_are_controlled_carry_their_position_and_are_on_the_record(
-    base_url: str, keys: dict[str, str]
+    base_url: str, keys: dict[str, str], place_dir: Path
 ) -> None:
     path = "/v1/questions/demand?by=locality&from=2024-01&to=2024-06"
     answer = call(base_url, keys["commissioner"], "GET", path).json()
     assert answer["position"] > 0
+    vkey = call(base_url, keys["auditor"], "GET", "/v1/audit/key").json()["verifier_key"]
+    latest = CheckpointFile(place_dir / "audit" / "checkpoints.txt").latest()
+    assert latest is not None
+    assert answer["treeSize"] == verify_note(latest, vkey).size > 0
     cells = [c for row in answer["rows"] for c in row.values() if isinstance(c, dict)]
     assert any(c == {"value": None, "suppressed": True} for c in cells)
     assert all(c["suppressed"] or c["value"] % 5 == 0 for c in cells)
@@ -344,3 +374,53 @@ def test_the_cloudevents_conformance_cases_posted_to_the_server(
     else:
         assert malformed, events
         assert all(e["field"] and e["reason"] for e in malformed)
+
+
+def test_the_auditor_verifies_proves_replays_and_traces_over_the_api(
+    base_url: str, keys: dict[str, str]
+) -> None:
+    auditor = keys["auditor"]
+    verified = call(base_url, auditor, "GET", "/v1/audit/verify").json()
+    assert verified["ok"], verified
+    assert verified["leaves"] == verified["events"] > 0
+    note = call(base_url, auditor, "POST", "/v1/audit/checkpoints").text
+    vkey = call(base_url, auditor, "GET", "/v1/audit/key").json()["verifier_key"]
+    checkpoint = verify_note(note, vkey)
+    assert note in call(base_url, auditor, "GET", "/v1/audit/checkpoints").text
+    size = checkpoint.size
+    proof = call(base_url, auditor, "GET", f"/v1/audit/proofs/inclusion?leaf={size // 2}").json()
+    assert proof["treeSize"] == size
+    verify_inclusion(
+        proof["leafIdx"],
+        proof["treeSize"],
+        base64.b64decode(proof["leafHash"]),
+        [base64.b64decode(h) for h in proof["proof"] or []],
+        checkpoint.root,
+    )
+    path = f"/v1/audit/proofs/consistency?size1={size // 3}&size2={size}"
+    consistent = call(base_url, auditor, "GET", path).json()
+    verify_consistency(
+        consistent["size1"],
+        consistent["size2"],
+        base64.b64decode(consistent["root1"]),
+        checkpoint.root,
+        [base64.b64decode(h) for h in consistent["proof"] or []],
+    )
+    replayed = call(
+        base_url, auditor, "GET", "/v1/audit/replay?position=0&question=demand&by=locality"
+    ).json()
+    assert replayed["rows"] == []  # nothing had been stored at position 0
+    now = call(
+        base_url, auditor, "GET", f"/v1/audit/replay?position={10**9}&question=demand"
+    ).json()
+    month = now["rows"][len(now["rows"]) // 2]
+    traced = call(
+        base_url, auditor, "GET", f"/v1/audit/trace/demand?cell=month={month['month']}"
+    ).json()
+    assert traced["figures"] == {
+        "count_referrals": month["count_referrals"],
+        "count_contacts": month["count_contacts"],
+    }
+    assert len(traced["events"]) == month["count_referrals"] + month["count_contacts"]
+    refused = call(base_url, keys["commissioner"], "GET", "/v1/audit/trace/demand?cell=month=x")
+    assert refused.status_code == 403

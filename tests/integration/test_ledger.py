@@ -295,3 +295,23 @@ def test_prove_by_agency_event(audited: tuple[Settings, Tamperer]) -> None:
     assert proof["leafIdx"] == index
     code, _ = audit_cli(settings, "prove", "--event", "police-north", "no-such-event")
     assert code == 2
+
+
+def test_the_documented_recomputation_gives_the_ledgers_root(
+    audited: tuple[Settings, Tamperer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/ledger.md's stand-alone script (sqlite3 and hashlib only) agrees with the hub."""
+    settings, _ = audited
+    if settings.store != "sqlite":
+        pytest.skip("the documented script reads the embedded store")
+    doc = (Path(__file__).parents[2] / "docs" / "ledger.md").read_text(encoding="utf-8")
+    script = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(script.replace('"hub-data/hub.db"', repr(str(settings.data_dir / "hub.db"))), {})
+    count, root = capsys.readouterr().out.split()
+    app = open_store(settings)
+    try:
+        ledger = Ledger.of(app.recorder)
+        assert int(count) == ledger.size()
+        assert bytes.fromhex(root) == ledger.root(ledger.size())
+    finally:
+        app.close()
