@@ -11,6 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from hub.api.deps import AuditOf, AuditorKey, Service
 from hub.api.service import StoredRow
+from hub.audit.auditor import b64
 from hub.audit.replay import Cut, replay_journey, replay_partnership, replay_projections
 from hub.audit.verify import Verification
 from projections.questions import answer, raw_answer
@@ -100,6 +101,25 @@ async def sign(who: AuditorKey, audit: AuditOf, service: Service, request: Reque
     note = await run_in_threadpool(audit.checkpoint)
     service.keys.record(who, request.url.path)
     return Response(note, media_type="text/plain")
+
+
+@router.get("/status", summary="The latest signed checkpoint and the last verification")
+async def status(
+    who: AuditorKey, audit: AuditOf, service: Service, request: Request
+) -> dict[str, Any]:
+    """What the audit page shows: the latest checkpoint (note, tree size, root) and the last
+    verification's result (`null` before the first: `GET /v1/audit/verify` runs one)."""
+    latest = await run_in_threadpool(audit.latest)
+    service.keys.record(who, request.url.path)
+    checkpoint = None
+    if latest is not None:
+        note, signed = latest
+        checkpoint = {"note": note, "treeSize": signed.size, "root": b64(signed.root)}
+    return {
+        "origin": audit.origin,
+        "checkpoint": checkpoint,
+        "lastVerify": audit.last_verification(),
+    }
 
 
 class Found(BaseModel):

@@ -13,8 +13,11 @@ one after another, each followed by a blank line) live in the data folder's `aud
 import base64
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from hub.audit.checkpoint import (
     Checkpoint,
@@ -101,8 +104,31 @@ class Audit:
         self, copies: Sequence[Path] = (), progress: Callable[[int], None] | None = None
     ) -> Verification:
         """Recompute every leaf and subtree from the store and check them against the ledger
-        and every checkpoint (the hub's own and `copies`)."""
-        return verify(self.ledger, self.checkpoints(copies), progress)
+        and every checkpoint (the hub's own and `copies`); the result is kept as the last."""
+        result = verify(self.ledger, self.checkpoints(copies), progress)
+        problem = result.problem
+        last = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "ok": result.ok,
+            "leaves": result.leaves,
+            "events": result.events,
+            "checkpoints": result.checkpoints,
+            "root": b64(result.root),
+            "problem": None if problem is None else vars(problem),
+        }
+        self.last_path.write_bytes(orjson.dumps(last))
+        return result
+
+    @property
+    def last_path(self) -> Path:
+        return self.file.path.parent / "last-verify.json"
+
+    def last_verification(self) -> dict[str, Any] | None:
+        """The last verification's result (when, ok, sizes, the problem found), if any."""
+        if not self.last_path.exists():
+            return None
+        last: dict[str, Any] = orjson.loads(self.last_path.read_bytes())
+        return last
 
     def _size(self, size: int | None) -> int:
         return self.ledger.size() if size is None else size

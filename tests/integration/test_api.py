@@ -117,6 +117,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], str]] = [
     ("GET", "/v1/audit/checkpoints", {}, "auditor"),
     ("POST", "/v1/audit/checkpoints", {}, "auditor"),
     ("GET", "/v1/audit/verify", {}, "auditor"),
+    ("GET", "/v1/audit/status", {}, "auditor"),
     ("GET", "/v1/audit/proofs/inclusion", {"path": "/v1/audit/proofs/inclusion?leaf=3"}, "auditor"),
     (
         "GET",
@@ -382,6 +383,9 @@ def test_the_auditor_verifies_proves_replays_and_traces_over_the_api(
     auditor = keys["auditor"]
     verified = call(base_url, auditor, "GET", "/v1/audit/verify").json()
     assert verified["ok"], verified
+    status = call(base_url, auditor, "GET", "/v1/audit/status").json()
+    assert status["lastVerify"]["ok"]
+    assert status["lastVerify"]["leaves"] == verified["leaves"]
     assert verified["leaves"] == verified["events"] > 0
     note = call(base_url, auditor, "POST", "/v1/audit/checkpoints").text
     vkey = call(base_url, auditor, "GET", "/v1/audit/key").json()["verifier_key"]
