@@ -136,13 +136,11 @@ class Audit:
     def prove_leaf(self, index: int, size: int | None = None) -> dict[str, Any]:
         """The inclusion proof of leaf `index` in the tree of `size` leaves (default: now), laid
         out as the public RFC 9162 inclusion vectors are."""
-        size = self._size(size)
-        _, leaf = self.ledger.leaf(index)
-        proof = self.ledger.inclusion(index, size)
+        size, leaf, root, proof = self.ledger.proof_of(index, size)
         return {
             "leafIdx": index,
             "treeSize": size,
-            "root": b64(self.ledger.root(size)),
+            "root": b64(root),
             "leafHash": b64(leaf),
             "proof": _proof_json(proof),
         }

@@ -17,6 +17,7 @@ recorders with the ledger rows added to the transaction that inserts the events.
     ledger.size(); ledger.root(ledger.size()); ledger.inclusion(5, ledger.size())
 """
 
+import functools
 import sqlite3
 import struct
 from collections.abc import Callable, Iterator, Sequence
@@ -42,21 +43,27 @@ class LedgerError(HubError):
     """The ledger cannot answer (no such leaf or size); the message says which."""
 
 
+_HEAD = struct.Struct(">16sQI").pack
+_LENGTH = struct.Struct(">I").pack
+
+
 def leaf_data(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
     """The canonical bytes of a stored event: the originator id's 16 bytes, the version as an
     unsigned 64-bit big-endian integer, then the topic (UTF-8) and the state, each after its
     length as an unsigned 32-bit big-endian integer."""
-    uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
-    name = topic.encode("utf-8")
-    return b"".join(
-        (
-            uuid.bytes,
-            struct.pack(">QI", version, len(name)),
-            name,
-            struct.pack(">I", len(state)),
-            state,
-        )
-    )
+    if isinstance(originator_id, UUID):
+        uuid = originator_id.bytes
+    elif len(originator_id) == 32:  # as SQLite stores it: 32 hex digits
+        uuid = bytes.fromhex(originator_id)
+    else:
+        uuid = UUID(str(originator_id)).bytes
+    name = _topic_bytes(topic)
+    return b"".join((_HEAD(uuid, version, len(name)), name, _LENGTH(len(state)), state))
+
+
+@functools.lru_cache(maxsize=256)
+def _topic_bytes(topic: str) -> bytes:
+    return topic.encode("utf-8")
 
 
 def event_leaf(event: StoredEvent) -> bytes:
@@ -226,33 +233,40 @@ class Ledger:
         return int(rows[0][0] or 0)
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored hashes of the (size, level) keys asked for (absent ones left out)."""
+        """The stored hashes of the (size, level) keys asked for (absent ones left out): one
+        primary-key lookup each, in one statement per 200 keys."""
         found: dict[tuple[int, int], bytes] = {}
         unique = list(dict.fromkeys(keys))
+        mark = "(?::bigint, ?::int)" if self.postgres else "(?, ?)"
         for first in range(0, len(unique), 200):
             chunk = unique[first : first + 200]
             rows = self.query(
-                "SELECT size, level, hash FROM {ledger} WHERE " + _where_keys(chunk, "?"),
+                f"WITH k(s, l) AS (VALUES {', '.join([mark] * len(chunk))}) "
+                "SELECT size, level, hash FROM k JOIN {ledger} ON size = s AND level = l",
                 [v for key in chunk for v in key],
             )
             found.update(((int(s), int(lv)), bytes(h)) for s, lv, h in rows)
         return found
 
-    def _answer(self, build: Callable[[Callable[[int, int], bytes]], Any]) -> Any:
-        """Run `build` over the stored tree: once to learn which complete subtrees it needs,
-        then with them fetched in one query."""
+    def _answer(self, *builds: Callable[[Callable[[int, int], bytes]], Any]) -> list[Any]:
+        """Run each of `builds` over the stored tree: once to learn which complete subtrees
+        they need, then with all of them fetched in one query."""
         wanted: list[tuple[int, int]] = []
 
         def note(level: int, index: int) -> bytes:
             wanted.append(node_key(level, index))
             return b""
 
-        build(subtree_of(note))
+        for build in builds:
+            build(subtree_of(note))
         stored = self.nodes(wanted)
         missing = [key for key in wanted if key not in stored]
         if missing:
             raise LedgerError(f"the ledger has no node {missing[0]} (size, level)")
-        return build(subtree_of(lambda level, index: stored[node_key(level, index)]))
+        return [
+            build(subtree_of(lambda level, index: stored[node_key(level, index)]))
+            for build in builds
+        ]
 
     def _check_size(self, size: int) -> None:
         current = self.size()
@@ -264,8 +278,26 @@ class Ledger:
         self._check_size(size)
         if size == 0:
             return root_of([])
-        result: bytes = self._answer(lambda mth: mth(0, size))
-        return result
+        [result] = self._answer(lambda mth: mth(0, size))
+        return bytes(result)
+
+    def proof_of(
+        self, index: int, size: int | None = None
+    ) -> tuple[int, bytes, bytes, list[bytes]]:
+        """Leaf `index`'s inclusion in the tree of `size` leaves (default: now), in one query
+        for the nodes: the size, the leaf hash, the root and the proof."""
+        if size is None:
+            size = self.size()
+        else:
+            self._check_size(size)
+        if not 0 <= index < size:
+            raise LedgerError(f"leaf {index} is not in a tree of {size} leaves")
+        leaf, root, proof = self._answer(
+            lambda mth: mth(index, index + 1),
+            lambda mth: mth(0, size),
+            lambda mth: path(index, size, mth),
+        )
+        return size, leaf, root, proof
 
     def leaf(self, index: int) -> tuple[int, bytes]:
         """Leaf `index`'s notification id and hash."""
@@ -288,14 +320,14 @@ class Ledger:
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """The inclusion proof of leaf `index` in the tree of `size` leaves."""
         self._check_size(size)
-        result: list[bytes] = self._answer(lambda mth: path(index, size, mth))
-        return result
+        [result] = self._answer(lambda mth: path(index, size, mth))
+        return list(result)
 
     def consistency(self, size1: int, size2: int) -> list[bytes]:
         """The consistency proof from the tree of `size1` leaves to that of `size2`."""
         self._check_size(size2)
-        result: list[bytes] = self._answer(lambda mth: proof(size1, size2, mth))
-        return result
+        [result] = self._answer(lambda mth: proof(size1, size2, mth))
+        return list(result)
 
     @contextmanager
     def snapshot(self) -> Iterator[tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]]:
