@@ -7,6 +7,9 @@ leaves through `projections.questions.answer`, that is through disclosure contro
     with Projections(hub, place) as projections:
         projections.catch_up()
         table = projections.answer("demand", by=["sector"], period=("2025-01", "2025-03"))
+
+An erasure (`hub.erasure`) removes the file (`drop_projections`): the next `Projections` loads
+the facts again from the first stored event, leaving the erased record out.
 """
 
 import hashlib
@@ -20,7 +23,10 @@ from hub.bootstrap import Runtime
 from hub.projector import Projector
 from projections.disclosure import ControlledTable
 from projections.questions import answer, prepare
+from schemas.errors import HubError
 from schemas.place import Place
+
+PROJECTIONS_FILE = "projections.duckdb"
 
 # What `hub demo` shows of each question: its cuts, and how many months back from the latest.
 DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
@@ -38,12 +44,12 @@ class Projections:
     """The projection file of one data folder, caught up and answering."""
 
     def __init__(self, hub: Runtime, place: Place) -> None:
-        self.path: Path = hub.settings.data_dir / "projections.duckdb"
+        self.path: Path = hub.settings.data_dir / PROJECTIONS_FILE
         self.place = place
         # The hub shows its own progress; DuckDB's bar would write over logs and tables.
         self.con = duckdb.connect(str(self.path))
         self.con.execute("SET enable_progress_bar = false")
-        self.projector = Projector(hub.app, self.con, place)
+        self.projector = Projector(hub.app, self.con, place, keys=hub.record_keys)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Load what the store holds beyond the last position; rebuild the staging tables only
@@ -79,6 +85,30 @@ class Projections:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def check_projections_free(data_dir: Path) -> None:
+    """Raise HubError if another process has the projection file open (DuckDB allows one)."""
+    path = data_dir / PROJECTIONS_FILE
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException:
+        raise HubError(
+            f"{path} is open in another process (`hub serve`?): erase through its API "
+            "(POST /v1/agency/records/RECORDREF/erasure), or stop it and try again"
+        ) from None
+
+
+def drop_projections(data_dir: Path) -> None:
+    """Delete the projection file and its write-ahead log, so nothing loaded into them remains
+    (a DELETE would leave the old bytes in free blocks); the next `Projections` loads them
+    again from the store. Raises HubError, deleting nothing, while another process has them."""
+    check_projections_free(data_dir)
+    path = data_dir / PROJECTIONS_FILE
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
 
 
 def months_back(last: str, count: int) -> str:

@@ -30,6 +30,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hub.application import Hub
 from hub.ingest import Ingest, SqliteSeen
 from hub.log import DEFAULT_PARTITIONS, EmbeddedLog, EventLog
+from hub.sealing import (
+    KEYS_FILE,
+    EmbeddedRecordKeys,
+    OwnConnection,
+    PostgresRecordKeys,
+    RecordKeys,
+)
 from hub.worker import GROUP, REJECTED_LOG, Worker
 from schemas.errors import HubError
 
@@ -100,13 +107,15 @@ class Settings(BaseSettings):
 
 @dataclass
 class Runtime:
-    """The wired hub: its application, log, ingest and worker."""
+    """The wired hub: its application, log, record keys, ingest and worker."""
 
     settings: Settings
     app: Hub
     log: EventLog
     rejected: EventLog
     seen: SqliteSeen
+    record_keys: RecordKeys
+    """One key per record, sealing its events' personal payload; erasure deletes it."""
     ingest: Ingest
     worker: Worker
 
@@ -203,13 +212,23 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
         stack.callback(rejected.close)
         seen = SqliteSeen(settings.data_dir / "seen.sqlite")
         stack.callback(seen.close)
+        record_keys: RecordKeys
+        if settings.store == "postgres":  # in the store's own schema, on a connection of its own
+            env = settings.store_env
+            connection = OwnConnection(lambda: postgres_connect(env))
+            stack.callback(connection.close)
+            record_keys = PostgresRecordKeys(connection, env.get("POSTGRES_SCHEMA"))
+        else:
+            record_keys = EmbeddedRecordKeys(settings.data_dir / KEYS_FILE)
+        stack.callback(record_keys.close)
         yield Runtime(
             settings,
             app,
             log,
             rejected,
             seen,
-            Ingest(log, seen, hub_key(settings.data_dir)),
+            record_keys,
+            Ingest(log, seen, hub_key(settings.data_dir), record_keys),
             Worker(
                 app,
                 log,

@@ -29,6 +29,8 @@ from hub.api.keys import KeyStore
 from hub.audit.cli import audit_app
 from hub.bootstrap import Settings, open_hub
 from hub.demo import AgencyRun, publish, run_demo
+from hub.erasure import UnknownRecordError
+from hub.erasure import erase as erase_record
 from hub.http_publish import HttpPublisher, publish_over_http
 from hub.rejected import pending, resend
 from hub.worker import GROUP
@@ -535,6 +537,38 @@ def rejected_resend(
             raise HubError("name the entries to send again (REF ...), or --all")
         sent = resend(hub.log, hub.rejected, chosen, fixed.read_bytes() if fixed else None)
     console.print(f"sent {sent:,} entries to the log again; the worker applies them next")
+
+
+@app.command()
+def erase(
+    recordref: Annotated[
+        str, typer.Argument(help="The record's pseudonym, as the agency sent it (`recordref`).")
+    ],
+    agency: Annotated[str, typer.Option(help="The agency whose record it is (its slug).")],
+    data_dir: DataDir = Path("hub-data"),
+    kafka: Kafka = None,
+    store: Store = "sqlite",
+) -> None:
+    """Erase one record's personal payload at its agency's request (a legal erasure): its key
+    is deleted, so every copy of its events (log, store, Kafka) stays ciphertext nobody can
+    open; it is left out of every answer from now on (the projections are loaded again), and
+    the audit ledger still verifies. Exit code 2 if the agency has no such record.
+
+    Example: `hub erase --agency police-north 3f1c...e9a0` (the 64-hex recordref)
+    """
+    with open_hub(_settings(data_dir, kafka, store)) as hub:
+        try:
+            done = erase_record(hub, agency, recordref)
+        except UnknownRecordError as error:
+            errors.print(f"[red]error:[/] {error}", highlight=False)
+            raise typer.Exit(2) from None
+    when = done.erased_at.isoformat(timespec="seconds")
+    said = "was already erased" if done.repeated else "erased"
+    console.print(
+        f"{agency}'s record {recordref} {said} at {when}: {done.events:,} stored events covered "
+        f"(stored as {done.recordref}); the projections are loaded again at the next answer",
+        highlight=False,
+    )
 
 
 SUPPRESSED_NOTE = (

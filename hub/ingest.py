@@ -1,6 +1,6 @@
-"""Ingest: check what an agency sends, key its pseudonyms again, drop repeats, append to the log.
+"""Ingest: check what an agency sends, key its pseudonyms again, drop repeats, seal, append.
 
-    ingest = Ingest(log, SqliteSeen(path), hub_key)
+    ingest = Ingest(log, SqliteSeen(path), hub_key, EmbeddedRecordKeys(keys_path))
     outcomes = ingest.submit("police-north", events)   # one Outcome per event, in order
 
 Each event comes out accepted, duplicate, or rejected with the field and the reason (never
@@ -8,6 +8,13 @@ the value). The hub's record time is added beside the agency's event time (`reco
 is appended names nobody: the agency-stage pseudonyms (person, record, unit)
 are keyed again with the hub's own key (DOMAIN.md), and the event id is derived anew from the
 hub-stage record pseudonym, so nothing the place key can reproduce is ever stored.
+
+What is appended says nothing about the person in clear either: the event's `locality` and
+`data` are sealed under its record's key (`hub.sealing`, `sealed`: base64 of nonce and
+ciphertext); only what routing and dedupe need stays in clear (id, source, type, subject, time,
+recordref, recordversion, recordedat, keyversion). The log cannot forget one record (Kafka
+deletes only whole segments, by retention), so erasure deletes the key instead and every copy
+(log, rejected log, store) becomes unreadable at once. A record once erased takes no new events.
 """
 
 import sqlite3
@@ -24,12 +31,18 @@ from pydantic import ValidationError
 from connectors.pseudonym import keyed_sha256
 from hub.guard import identifier_kind
 from hub.log import EventLog, LogRecord
+from hub.sealing import Record, RecordKeys, seal
 from schemas.base import format_rfc3339
 from schemas.events import AgencyBatchAdapter, agency_urn, event_id
 from schemas.validation import describe_error
 
 Status = Literal["accepted", "duplicate", "rejected"]
 PSEUDONYM_FIELDS = frozenset({"unit", "recordref"})  # in `data`, at any depth
+SEALED_FIELDS = ("locality", "data")  # what the event says about the person
+ERASED = (
+    "the record was erased at the agency's request and takes no more events: "
+    "send it as a new record"
+)
 
 
 @dataclass(frozen=True)
@@ -97,11 +110,12 @@ class Ingest:
         log: EventLog,
         seen: Seen,
         hub_key: bytes,
+        keys: RecordKeys,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if len(hub_key) < 32:
             raise ValueError("the hub key must be at least 32 bytes")
-        self._log, self._seen, self._clock = log, seen, clock
+        self._log, self._seen, self._keys, self._clock = log, seen, keys, clock
         self._digest = keyed_sha256(hub_key)
 
     def rekey(self, pseudonym: str) -> str:
@@ -123,13 +137,18 @@ class Ingest:
         for key in self._seen.known(pending):
             index, _ = pending.pop(key)
             outcomes[index] = Outcome("duplicate", events[index].get("id"))
+        keys = self._keys.get_or_create({_record(s) for _, s in pending.values()})
+        for key in [k for k, (_, s) in pending.items() if _record(s) not in keys]:
+            index, _ = pending.pop(key)
+            outcomes[index] = Outcome("rejected", events[index]["id"], "recordref", ERASED)
         if pending:
             recorded_at = format_rfc3339(self._clock())
+            records = []
             for _, stored in pending.values():
                 stored["recordedat"] = recorded_at
-            self._log.append(
-                [LogRecord(key=s["subject"], value=orjson.dumps(s)) for _, s in pending.values()]
-            )
+                sealed = _sealed(stored, keys[_record(stored)])
+                records.append(LogRecord(key=sealed["subject"], value=orjson.dumps(sealed)))
+            self._log.append(records)
             self._seen.remember(list(pending))
         for index, _ in pending.values():
             outcomes[index] = Outcome("accepted", events[index]["id"])
@@ -174,6 +193,18 @@ class Ingest:
             data["referral"] = link
         stored["data"] = data
         return stored
+
+
+def _record(stored: dict[str, Any]) -> Record:
+    return stored["source"], stored["recordref"]
+
+
+def _sealed(stored: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """The event as appended: its personal payload replaced by the payload sealed."""
+    clear = {name: value for name, value in stored.items() if name not in SEALED_FIELDS}
+    payload = {name: stored[name] for name in SEALED_FIELDS}
+    clear["sealed"] = seal(key, stored["source"], stored["id"], payload)
+    return clear
 
 
 def _schema_errors(events: Sequence[object]) -> dict[int, tuple[str, str]]:

@@ -4,22 +4,28 @@ One process owns the DuckDB file (DuckDB lets no second process open a file bein
 The position reached is kept in the same DuckDB transaction as the rows it loaded, so an
 interrupted load resumes without losing or doubling a row.
 
-    projector = Projector(app, duckdb.connect("hub-data/projections.duckdb"), place)
+Each stored event's payload is opened with its record's key (`hub.sealing`, the keys of a batch
+fetched at once). A record whose key is gone was erased: its events are left out of the facts,
+and so of every answer. (An erased objection still keeps its person out of every answer, as a
+row without its payload: erasing a record must not lift an objection.)
+
+    projector = Projector(app, duckdb.connect("hub-data/projections.duckdb"), place, keys=keys)
     projector.catch_up()
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import duckdb
 from eventsourcing.utils import get_topic
 
 from hub.application import Hub
-from hub.domain.journey import Journey
+from hub.domain.journey import OBJECTION, Journey
+from hub.sealing import RecordKeys, SealError, keys_beside, unseal
 from projections.facts import create_facts, insert_facts
 from schemas.place import Place
 
-RECORDED = get_topic(Journey.AgencyEventRecorded)  # type: ignore[attr-defined]
+RECORDED = get_topic(Journey.AgencyEventRecorded)
 PLAIN_FIELDS = (
     "need",
     "service",
@@ -37,13 +43,24 @@ PLAIN_FIELDS = (
     "role",
     "scope",
 )
+ERASED_LOCALITY = "(erased)"  # an erased objection's row: never shown (objectors' rows never are)
 
 
 class Projector:
     """Loads stored agency events into `facts`, from the position it last reached."""
 
-    def __init__(self, app: Hub, con: duckdb.DuckDBPyConnection, place: Place, batch: int = 5000):
+    def __init__(
+        self,
+        app: Hub,
+        con: duckdb.DuckDBPyConnection,
+        place: Place,
+        batch: int = 5000,
+        *,
+        keys: RecordKeys | None = None,
+    ):
+        """`keys`: the record keys (default: the key store beside the app's event store)."""
         self.app, self.con, self.batch = app, con, batch
+        self.keys = keys if keys is not None else keys_beside(app.recorder)
         self._sectors = {a.slug: a.sector for a in place.agencies}
         self._zone = place.zone()
         create_facts(con)
@@ -89,29 +106,52 @@ class Projector:
             if progress is not None:
                 progress(stop - start)
 
-    def _rows(self, notifications: Any) -> Iterator[dict[str, object]]:
-        for notification in notifications:
-            event: Any = self.app.mapper.to_domain_event(notification)
-            agency = event.source.removeprefix("urn:agency:")
-            data = event.data
-            row: dict[str, object] = {
-                "position": notification.id,
-                "event_id": event.event_id,
-                "agency": agency,
-                "sector": self._sectors.get(agency),
-                "type": event.event_type.removeprefix("hub.").rsplit(".v", 1)[0],
-                "time": event.timestamp,
-                "local_month": event.timestamp.astimezone(self._zone).strftime("%Y-%m"),
-                "person": str(event.originator_id),
-                "locality": event.locality,
-                "recordref": event.recordref,
-                "recordversion": event.recordversion,
-            }
-            row.update({name: data[name] for name in PLAIN_FIELDS if name in data})
-            for name in ("to_agency", "redirect_agency"):
-                if name in data:
-                    row[name] = data[name].removeprefix("urn:agency:")
-            if "referral" in data:
-                row["referral_agency"] = data["referral"]["source"].removeprefix("urn:agency:")
-                row["referral_recordref"] = data["referral"]["recordref"]
-            yield row
+    def _rows(self, notifications: Iterable[Any]) -> Iterator[dict[str, object]]:
+        """The facts rows of stored notifications (each with its `position`), payloads opened
+        with their records' keys, fetched for all of them at once; erased records left out."""
+        events: list[tuple[int, Any]] = [
+            (n.id, self.app.mapper.to_domain_event(n)) for n in notifications
+        ]
+        records = {(event.source, event.recordref) for _, event in events}
+        keys = self.keys.get(records)
+        if len(keys) < len(records):  # erased, unless the key store never knew them
+            unknown = records - keys.keys() - self.keys.lookup(records - keys.keys()).keys()
+            if unknown:
+                source, recordref = min(unknown)
+                raise SealError(
+                    f"the record keys have no key for {source} record {recordref} (and "
+                    f"{len(unknown) - 1} more), erased or not: they are not this store's keys"
+                )
+        for position, event in events:
+            key = keys.get((event.source, event.recordref))
+            if key is not None:
+                payload = unseal(key, event.source, event.event_id, event.sealed)
+                yield self._row(position, event, payload["locality"], payload["data"])
+            elif event.event_type == OBJECTION:
+                yield self._row(position, event, ERASED_LOCALITY, {})
+
+    def _row(
+        self, position: int, event: Any, locality: str, data: dict[str, Any]
+    ) -> dict[str, object]:
+        agency = event.source.removeprefix("urn:agency:")
+        row: dict[str, object] = {
+            "position": position,
+            "event_id": event.event_id,
+            "agency": agency,
+            "sector": self._sectors.get(agency),
+            "type": event.event_type.removeprefix("hub.").rsplit(".v", 1)[0],
+            "time": event.timestamp,
+            "local_month": event.timestamp.astimezone(self._zone).strftime("%Y-%m"),
+            "person": str(event.originator_id),
+            "locality": locality,
+            "recordref": event.recordref,
+            "recordversion": event.recordversion,
+        }
+        row.update({name: data[name] for name in PLAIN_FIELDS if name in data})
+        for name in ("to_agency", "redirect_agency"):
+            if name in data:
+                row[name] = data[name].removeprefix("urn:agency:")
+        if "referral" in data:
+            row["referral_agency"] = data["referral"]["source"].removeprefix("urn:agency:")
+            row["referral_recordref"] = data["referral"]["recordref"]
+        return row

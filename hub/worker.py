@@ -23,17 +23,18 @@ again from the store's positions.
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.application import Hub
 from hub.domain.journey import Journey
 from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
-from schemas.base import Code, Pseudonym, Rfc3339Time, Version, format_rfc3339
+from hub.sealing import SEALED_PATTERN
+from schemas.base import Pseudonym, Rfc3339Time, Version, format_rfc3339
 from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
 from schemas.validation import describe
 
@@ -47,7 +48,8 @@ def tracking_name(log: EventLog, partition: int) -> str:
 
 
 class StoredEvent(BaseModel):
-    """An entry of the log as the worker needs it: an agency event as ingest stored it."""
+    """An entry of the log as the worker needs it: an agency event as ingest stored it, its
+    personal payload sealed (`hub.sealing`): the worker carries it as it is, never opens it."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
@@ -56,11 +58,10 @@ class StoredEvent(BaseModel):
     type: str
     subject: Pseudonym
     time: Rfc3339Time
-    locality: Code
     recordref: Pseudonym
     recordversion: Version
     recordedat: Rfc3339Time
-    data: dict[str, Any]
+    sealed: Annotated[str, Field(pattern=SEALED_PATTERN, strict=True)]
 
     @field_validator("type")
     @classmethod
@@ -245,10 +246,9 @@ class Worker:
             source=stored.source,
             event_id=stored.id,
             event_type=stored.type,
-            locality=stored.locality,
             recordref=stored.recordref,
             recordversion=stored.recordversion,
-            data=stored.data,
+            sealed=stored.sealed,
             recorded_at=stored.recordedat.astimezone(UTC),
             timestamp=stored.time.astimezone(UTC),
         )

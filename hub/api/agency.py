@@ -1,16 +1,20 @@
-"""The agency's routes: publish CloudEvents (structured, batch or binary mode), see its counts."""
+"""The agency's routes: publish CloudEvents (structured, batch or binary mode), see its counts,
+erase one of its records."""
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from hub.api.deps import AgencyKey, Service
 from hub.api.service import HubService
+from hub.erasure import UnknownRecordError
+from schemas.base import PSEUDONYM_PATTERN, format_rfc3339
 from schemas.cloudevents import CloudEvent
 from schemas.errors import HubError
 from schemas.events import EVENT_ID_PATTERN
@@ -58,6 +62,16 @@ class Submissions(BaseModel):
     accepted: int
     duplicate: int
     rejected: int
+
+
+class Erased(BaseModel):
+    agency: str
+    recordref: str
+    """The record's pseudonym, as the agency sent it."""
+    events: int
+    """How many stored events the erasure covered (every version of the record)."""
+    erased_at: str
+    """When the record was erased (RFC 3339); an erasure asked again answers the first."""
 
 
 REQUEST_BODY = {
@@ -138,6 +152,34 @@ def submissions(who: AgencyKey, service: Service) -> Submissions:
     """How many of the agency's events the hub has accepted, found duplicate, and rejected."""
     assert who.agency is not None
     return Submissions(agency=who.agency, **service.keys.submissions(who.agency))
+
+
+@router.post(
+    "/agency/records/{recordref}/erasure",
+    response_model=Erased,
+    responses={404: {"description": "the agency has no such record"}},
+    summary="Erase one of the agency's records",
+)
+async def erasure(
+    recordref: Annotated[str, Path(pattern=PSEUDONYM_PATTERN)],
+    who: AgencyKey,
+    service: Service,
+) -> Erased | JSONResponse:
+    """A legal erasure of one record (its pseudonym, as the agency sent it in `recordref`): its
+    personal payload becomes unreadable everywhere the hub holds it, and it is left out of every
+    answer from now on. The stored events stay as they were (ciphertext), so the audit ledger
+    still verifies. Asked again, it answers the erasure already made."""
+    assert who.agency is not None
+    try:
+        done = await run_in_threadpool(service.erase, who.agency, recordref)
+    except UnknownRecordError as error:
+        return JSONResponse({"field": "recordref", "reason": str(error)}, status_code=404)
+    return Erased(
+        agency=done.agency,
+        recordref=recordref,
+        events=done.events,
+        erased_at=format_rfc3339(done.erased_at),
+    )
 
 
 def _malformed(events: list[Any]) -> dict[int, tuple[str, str]]:

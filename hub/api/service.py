@@ -21,6 +21,7 @@ from hub.answers import Projections
 from hub.api.keys import KeyStore
 from hub.bootstrap import Runtime, Settings, open_hub
 from hub.domain.partnership import Partnership
+from hub.erasure import Erasure, erase
 from hub.ingest import Outcome
 from projections.disclosure import ControlledTable
 from schemas.errors import HubError
@@ -76,6 +77,19 @@ class HubService:
             outcomes = self.runtime.ingest.submit(agency, list(events))
         self.keys.count_submissions(agency, (o.status for o in outcomes))
         return outcomes
+
+    def erase(self, agency: str, recordref: str) -> Erasure:
+        """Erase one of the agency's records (`hub.erasure`), then load the projections again
+        without it: under the projections' lock, so no answer reads them half-way."""
+        with self._projections_lock:
+            if self._projections is not None:
+                self._projections.close()  # its file is deleted and loaded anew
+                self._projections = None
+            done = erase(self.runtime, agency, recordref)
+            if self.place_path.exists():
+                self._projections = Projections(self.runtime, self.place)
+                self._projections.catch_up()
+            return done
 
     # -- commissioners and stewards ------------------------------------------------------------
     @property

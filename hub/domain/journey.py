@@ -6,7 +6,7 @@ Nothing here reads a clock, so replaying the same events stores the same bytes.
 
     at = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
     journey = Journey(person, timestamp=at)
-    journey.record(source="police-north", event_id=..., type="hub.referral.made.v1", ...)
+    journey.record(source="urn:agency:police-north", event_id=..., event_type=..., sealed=...)
 """
 
 from datetime import datetime
@@ -50,21 +50,41 @@ class Journey(Aggregate):
         """True if this agency event is already part of the journey (applying it is a no-op)."""
         return f"{source} {event_id}" in self.applied
 
-    @event("AgencyEventRecorded")
+    class AgencyEventRecorded(Event):
+        """One agency event; its personal payload (`locality` and `data`) sealed at ingest
+        under its record's key, so erasing the record needs no stored event changed."""
+
+        class_version = 2
+        source: str
+        event_id: str
+        event_type: str
+        recordref: str
+        recordversion: int
+        sealed: str
+        recorded_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            raise JourneyError(
+                f"stored event {state.get('source')} {state.get('event_id')} holds its payload "
+                "in clear (stored before sealing): make the data folder again (`hub demo`)"
+            )
+
+    @event(AgencyEventRecorded)
     def record(
         self,
         source: str,
         event_id: str,
         event_type: str,
-        locality: str,
         recordref: str,
         recordversion: int,
-        data: dict[str, Any],
+        sealed: str,
         recorded_at: datetime,
         *,
         timestamp: datetime,
     ) -> None:
-        """Record one agency event; its `timestamp` is when it happened at the agency."""
+        """Record one agency event; its `timestamp` is when it happened at the agency, and
+        `sealed` its payload as ingest sealed it (the type stays in clear: objections)."""
         self.applied[f"{source} {event_id}"] = recordversion
         if event_type == OBJECTION and self.objected_at is None:
             self.objected_at = timestamp

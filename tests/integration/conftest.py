@@ -12,6 +12,7 @@ import pytest
 from hub.application import Hub
 from hub.bootstrap import Settings
 from hub.projector import Projector
+from hub.sealing import RecordKeys
 from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import Place
 
@@ -75,11 +76,12 @@ def journeys(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [row for row in rows if row[2].startswith("hub.domain.journey:")]
 
 
-def answers(app: Hub, place: Place) -> dict[str, Any]:
-    """All seven questions at their finest cuts, unrounded and unsuppressed (the full output)."""
+def answers(app: Hub, place: Place, keys: RecordKeys | None = None) -> dict[str, Any]:
+    """All seven questions at their finest cuts, unrounded and unsuppressed (the full output);
+    payloads opened with `keys` (default: the key store beside the app's store)."""
     con = duckdb.connect()
     try:
-        Projector(app, con, place).catch_up()
+        Projector(app, con, place, keys=keys).catch_up()
         prepare(con, place)
         return {
             slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()

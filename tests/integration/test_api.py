@@ -48,6 +48,12 @@ OUTCOME = {
 ROUTES: list[tuple[str, str, dict[str, Any], str]] = [
     ("POST", "/v1/events", {"content": json.dumps(referral(1)), "headers": STRUCTURED}, "agency"),
     ("GET", "/v1/agency/submissions", {}, "agency"),
+    (
+        "POST",
+        "/v1/agency/records/{recordref}/erasure",
+        {"path": f"/v1/agency/records/{'0' * 64}/erasure"},  # a record no agency has: 404
+        "agency",
+    ),
     ("GET", "/v1/questions", {}, "commissioner"),
     ("GET", "/v1/questions/{slug}", {"path": "/v1/questions/demand"}, "commissioner"),
     ("POST", "/v1/partnerships", {"json": {"slug": "m", "name": "M", "place": "m"}}, "steward"),

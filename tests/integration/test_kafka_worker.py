@@ -21,6 +21,7 @@ from hub.demo import DemoRun, quiet, run_demo
 from hub.log import LogRecord
 from hub.log.kafka import KafkaLog
 from hub.rejected import pending
+from hub.sealing import EmbeddedRecordKeys, keys_beside, unseal
 from hub.worker import Worker
 from schemas.place import load_place
 from tests.integration.conftest import answers, journeys, settings_env, stored
@@ -61,7 +62,8 @@ def test_two_workers_in_one_group_share_the_partitions_and_store_what_one_does(
     try:
         assert sum(shares) >= sum(a.accepted for a in run.agencies)
         assert journeys(stored(two)) == journeys(stored(one))
-        assert answers(two, place) == answers(one, place)
+        keys = keys_beside(two.recorder)  # the hub's record keys (in the PostgreSQL store)
+        assert answers(two, place) == answers(one, place, keys)
     finally:
         two.close()
         one.close()
@@ -85,14 +87,20 @@ def own_broker() -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def _published(settings: Settings) -> list[tuple[str, bytes]]:
-    """Every entry of the topic as (key, value without the time ingest stamped), sorted."""
+    """Every entry of the topic as (key, value without the time ingest stamped, its payload
+    opened: each run seals under keys of its own), sorted."""
     found = []
+    keys = EmbeddedRecordKeys(settings.data_dir / "record-keys.sqlite")
     with KafkaLog(settings.kafka_bootstrap or "", settings.topic) as log:
         for partition in range(log.partitions):
             for e in log.scan(partition, page=5000):
                 value = orjson.loads(e.value)
                 del value["recordedat"]
+                record = (value["source"], value["recordref"])
+                key = keys.get([record])[record]
+                value["sealed"] = unseal(key, value["source"], value["id"], value["sealed"])
                 found.append((e.key, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+    keys.close()
     return sorted(found)
 
 

@@ -12,6 +12,7 @@ from hub.bootstrap import Settings, open_hub, open_store
 from hub.demo import quiet, run_demo
 from hub.log import EmbeddedLog
 from hub.projector import Projector
+from hub.sealing import EmbeddedRecordKeys
 from hub.worker import Worker
 from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import load_place
@@ -34,7 +35,10 @@ def _stored(app: Hub) -> list[tuple[Any, ...]]:
 def _answers(app: Hub, data_dir: Path) -> dict[str, list[dict[str, object]]]:
     place = load_place(data_dir / "place" / "place.toml")
     con = duckdb.connect()
-    Projector(app, con, place).catch_up()
+    # The events were sealed by the embedded hub's ingest: its record keys open them.
+    keys = EmbeddedRecordKeys(data_dir / "record-keys.sqlite")
+    Projector(app, con, place, keys=keys).catch_up()
+    keys.close()
     prepare(con, place)
     answers = {
         slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()

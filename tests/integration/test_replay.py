@@ -34,6 +34,7 @@ from hub.cli import app as cli
 from hub.demo import quiet, run_demo
 from hub.domain.journey import Journey
 from hub.projector import Projector
+from hub.sealing import keys_beside
 from projections.questions import QUESTIONS, lineage, prepare, raw_answer
 from schemas.place import Place
 from tests.integration.conftest import settings_env
@@ -96,7 +97,8 @@ def test_replay_at_a_position_equals_a_rebuild_of_the_store_cut_there(
         copy = cut_copy(settings, copy_settings, position)
         try:
             fresh = duckdb.connect()
-            Projector(copy, fresh, place).catch_up()
+            # The copy's events are sealed under the hub's record keys.
+            Projector(copy, fresh, place, keys=keys_beside(app.recorder)).catch_up()
             prepare(fresh, place)
             replayed = replay_projections(app, place, Cut.at_position(position))
             expected = all_answers(fresh, place)

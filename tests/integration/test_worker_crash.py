@@ -17,6 +17,7 @@ from connectors.synth import synthesise
 from hub.application import Hub
 from hub.ingest import Ingest, SqliteSeen
 from hub.log import EmbeddedLog
+from hub.sealing import EmbeddedRecordKeys
 from hub.worker import Worker
 from schemas.place import load_place
 
@@ -64,7 +65,8 @@ def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     place = load_place(folder / "place" / "place.toml")
     log = EmbeddedLog(folder / "log.sqlite")
     clock = datetime(2026, 1, 1, tzinfo=UTC)
-    ingest = Ingest(log, SqliteSeen(folder / "seen.sqlite"), b"h" * 32, clock=lambda: clock)
+    keys = EmbeddedRecordKeys(folder / "record-keys.sqlite")
+    ingest = Ingest(log, SqliteSeen(folder / "seen.sqlite"), b"h" * 32, keys, clock=lambda: clock)
     pseudonymiser = Pseudonymiser(b"k" * 32, 1)
     for agency in place.agencies:
         mapping = load_mapping(folder / "place" / "mappings" / f"{agency.slug}.toml", place)

@@ -36,7 +36,7 @@ def test_a_bad_entry_is_set_aside_with_its_reason_and_the_worker_goes_on(
     log.append(
         [
             LogRecord(key, b"{not json"),
-            LogRecord(key, orjson.dumps(good | {"locality": "Not A Code"})),
+            LogRecord(key, orjson.dumps(good | {"sealed": "Not Sealed"})),
             LogRecord("f" * 64, orjson.dumps(good)),  # keyed under someone else
         ]
     )
@@ -46,11 +46,11 @@ def test_a_bad_entry_is_set_aside_with_its_reason_and_the_worker_goes_on(
     assert worker.rejections == 3
     items = pending(rejected)
     assert [(i.field, i.reason.split(" ")[0]) for i in items][1:] == [
-        ("locality", "String"),
+        ("sealed", "String"),
         ("subject", "is"),
     ]
     assert all(":" in i.ref for i in items)
-    assert "Not A Code" not in " ".join(i.reason for i in items)  # reasons never echo values
+    assert "Not Sealed" not in " ".join(i.reason for i in items)  # reasons never echo values
 
 
 def test_a_rejection_written_twice_is_listed_once(
@@ -72,17 +72,18 @@ def test_a_fixed_entry_sent_again_is_applied_and_no_longer_pending(
     rejected: EmbeddedLog,
 ) -> None:
     key, good = _one_good_entry(log)
-    bad = good | {"id": "0" * 63 + "9-v1", "locality": "Bad Code"}
+    bad = good | {"id": "0" * 63 + "9-v1", "recordedat": "Bad Time"}
     log.append([LogRecord(key, orjson.dumps(bad))])
     worker = Worker(app, log, rejected=rejected)
     worker.run_until_caught_up()
     before = app.recorder.max_notification_id()
     [item] = pending(rejected)
-    with pytest.raises(HubError, match=r"the fixed event for .*: locality"):
+    with pytest.raises(HubError, match=r"the fixed event for .*: recordedat"):
         resend(log, rejected, [item.ref], fixed=orjson.dumps(bad))
     with pytest.raises(HubError, match="not a pending rejected entry: 9:9"):
         resend(log, rejected, ["9:9"])
-    assert resend(log, rejected, [item.ref], fixed=orjson.dumps(bad | {"locality": "north"})) == 1
+    fixed = bad | {"recordedat": good["recordedat"]}
+    assert resend(log, rejected, [item.ref], fixed=orjson.dumps(fixed)) == 1
     assert pending(rejected) == []
     assert worker.run_until_caught_up() == 1
     assert app.recorder.max_notification_id() == (before or 0) + 1

@@ -10,6 +10,7 @@ import pytest
 from hub.application import Hub
 from hub.ingest import Ingest, SqliteSeen
 from hub.log import EmbeddedLog, LogRecord
+from hub.sealing import EmbeddedRecordKeys
 from hub.worker import Worker, tracking_name
 from tests.unit.test_events import EXAMPLES, _event
 
@@ -40,7 +41,8 @@ def app() -> Hub:
 @pytest.fixture
 def log(tmp_path: Path) -> EmbeddedLog:
     log = EmbeddedLog(tmp_path / "log.sqlite")
-    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, clock=lambda: CLOCK)
+    keys = EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
+    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys, clock=lambda: CLOCK)
     assert {o.status for o in ingest.submit("police-north", _events(30))} == {"accepted"}
     return log
 

@@ -1,0 +1,106 @@
+"""Erasure: an agency's record made unreadable everywhere, while every stored event stays as it
+was (the audit ledger still verifies).
+
+Every event's personal payload was sealed at ingest under its record's key (`hub.sealing`), so
+erasing the record is deleting that key: every copy of its events (the log, the rejected log,
+the event store, a Kafka segment nobody can edit) becomes ciphertext nobody can open. Then:
+the key store is rewritten so the key's bytes remain nowhere in it (SQLite: secure_delete,
+checkpoint, VACUUM; PostgreSQL: VACUUM FULL), the erasure itself is kept in the key's place
+(which record, when, how many stored events: no payload), and the DuckDB projections are
+deleted, to be loaded again without the record.
+
+    done = erase(runtime, "police-north", recordref)  # the recordref the agency sent
+    done.events, done.erased_at
+    erasures(runtime)                                  # every erasure made, oldest first
+
+Erasing is idempotent: asked again, it scrubs again and answers what was erased then.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hub.answers import check_projections_free, drop_projections
+from hub.audit.ledger import Ledger, LedgerError
+from hub.bootstrap import Runtime
+from hub.projector import RECORDED
+from hub.sealing import Record
+from schemas.errors import HubError
+from schemas.events import agency_urn
+
+
+class UnknownRecordError(HubError):
+    """An erasure asked for a record the agency does not have."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What was erased: the agency's record (its hub-stage recordref, as stored), how many
+    stored events it covered, and when."""
+
+    agency: str
+    recordref: str
+    events: int
+    erased_at: datetime
+    repeated: bool = False
+    """True when the record had been erased before (this call scrubbed again)."""
+
+
+def erase(
+    runtime: Runtime,
+    agency: str,
+    recordref: str,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Erasure:
+    """Erase one record of `agency` (its slug): `recordref` is the record's pseudonym as the
+    agency sent it (or as the hub stores it). Raises UnknownRecordError if the agency has no
+    such record, HubError if another process holds the projections open."""
+    source = agency_urn(agency)
+    candidates = [(source, runtime.ingest.rekey(recordref)), (source, recordref)]
+    known = runtime.record_keys.lookup(candidates)
+    record = next((c for c in candidates if c in known), None)
+    if record is None:
+        raise UnknownRecordError(
+            f"agency {agency} has no record {recordref}: give the record's pseudonym as the "
+            "agency sent it (the `recordref` of its events)"
+        )
+    data_dir = runtime.settings.data_dir
+    repeated = known[record] is not None
+    if not repeated:
+        check_projections_free(data_dir)  # before anything changes
+        runtime.record_keys.erase(record, clock(), stored_events(runtime, record))
+    runtime.record_keys.scrub()
+    drop_projections(data_dir)
+    done = next(e for e in runtime.record_keys.erasures() if (e.source, e.recordref) == record)
+    return Erasure(agency, record[1], done.events, done.erased_at, repeated)
+
+
+def erasures(runtime: Runtime) -> list[Erasure]:
+    """Every erasure made, oldest first."""
+    return [
+        Erasure(e.source.removeprefix("urn:agency:"), e.recordref, e.events, e.erased_at)
+        for e in runtime.record_keys.erasures()
+    ]
+
+
+def stored_events(runtime: Runtime, record: Record) -> int:
+    """How many stored events record an event of `record` (every version)."""
+    source, recordref = record
+    needle, owner = f'"recordref":"{recordref}"'.encode(), f'"source":"{source}"'.encode()
+    try:
+        ledger = Ledger.of(runtime.app.recorder)
+    except LedgerError:  # a store without a ledger (in memory): read it through
+        return _stored_events_read_through(runtime, needle, owner)
+    if ledger.postgres:
+        query = "SELECT state FROM {events} WHERE topic = ? AND position(?::bytea in state) > 0"
+    else:
+        query = "SELECT state FROM {events} WHERE topic = ? AND instr(state, ?) > 0"
+    return sum(owner in bytes(state) for (state,) in ledger.query(query, [RECORDED, needle]))
+
+
+def _stored_events_read_through(runtime: Runtime, needle: bytes, owner: bytes) -> int:
+    recorder, count, start = runtime.app.recorder, 0, 1
+    while batch := recorder.select_notifications(start=start, limit=10_000, topics=[RECORDED]):
+        count += sum(needle in n.state and owner in n.state for n in batch)
+        start = batch[-1].id + 1
+    return count
