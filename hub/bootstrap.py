@@ -5,15 +5,18 @@
         hub.worker.run_until_caught_up()
 
 On the embedded default everything lives in the data folder: `hub.db` (the event store,
-eventsourcing's SQLite recorder), `log.sqlite` (the event log), `rejected.sqlite` (entries the
-worker could not apply), `seen.sqlite` (accepted ids) and `hub-key.toml` (the hub's own
-pseudonym key, made on first use, readable by its owner only).
+eventsourcing's SQLite recorder, with the audit ledger beside the events), `log.sqlite` (the
+event log), `rejected.sqlite` (entries the worker could not apply), `seen.sqlite` (accepted ids),
+`record-keys.sqlite` (each record's payload key, deleted on erasure), `audit/` (the checkpoint
+signing key and the signed checkpoints) and `hub-key.toml` (the hub's own pseudonym key, made
+on first use, readable by its owner only).
 
 On the production path the log is a Kafka topic (`HUB_KAFKA_BOOTSTRAP`, topic
 `hub.events.v1`, rejected entries on `hub.events.rejected.v1`) and the store PostgreSQL
 (`HUB_STORE=postgres` with eventsourcing's own `POSTGRES_DBNAME`, `POSTGRES_HOST`,
-`POSTGRES_PORT`, `POSTGRES_USER`, `POSTGRES_PASSWORD` and optionally `POSTGRES_SCHEMA`); the
-data folder keeps the keys, the place and the projections.
+`POSTGRES_PORT`, `POSTGRES_USER`, `POSTGRES_PASSWORD` and optionally `POSTGRES_SCHEMA`), with
+the ledger and the record keys in the same schema; the data folder keeps the other keys, the
+checkpoints, the place and the projections.
 """
 
 import os

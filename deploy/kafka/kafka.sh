@@ -84,7 +84,11 @@ rootLogger.appenderRef.file.ref = file
 LOG
   local java_opts=(-Xms256m -Xmx1g "-Dlog4j2.configurationFile=$run/log4j2.properties")
   local cluster
-  cluster="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  # A random cluster id (URL-safe base64 of a UUID) not starting with "-", which the storage
+  # tool would read as an option.
+  cluster="$(python3 -c 'import base64, uuid
+while (c := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(c)')"
   java "${java_opts[@]}" -cp "$cache/libs/*" kafka.tools.StorageTool format \
     -t "$cluster" -c "$run/server.properties" > "$run/format.out" 2>&1 \
     || { say "formatting the storage failed:"; cat "$run/format.out" >&2; exit 1; }

@@ -5,14 +5,20 @@ answers as `hub audit ...`)."""
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hub.api.deps import AuditOf, AuditorKey, Service
 from hub.api.service import StoredRow
 from hub.audit.auditor import b64
-from hub.audit.replay import Cut, replay_journey, replay_partnership, replay_projections
+from hub.audit.replay import (
+    Cut,
+    ReplayError,
+    replay_journey,
+    replay_partnership,
+    replay_projections,
+)
 from hub.audit.verify import Verification
 from projections.questions import answer, raw_answer
 from schemas.base import Rfc3339Time
@@ -170,7 +176,7 @@ async def inclusion(
     """By `leaf`, or by the agency event (`source` and `id`): `{"leafIdx", "treeSize", "root",
     "leafHash", "proof"}` with base64 hashes."""
     if (leaf is None) == (source is None or id is None):
-        raise HTTPException(422, {"field": "leaf", "reason": "give leaf, or source and id"})
+        raise ReplayError("give leaf, or source and id")
 
     def prove() -> dict[str, Any]:
         index = leaf if leaf is not None else audit.leaf_of_event(str(source), str(id))
@@ -219,18 +225,22 @@ async def replay(
     """As `hub audit replay`: the record basis (what the hub had stored by then) or the event
     basis (what is now known to have happened by then). Auditors see exact figures."""
     if (as_of is None) == (position is None):
-        raise HTTPException(422, {"field": "as_of", "reason": "give as_of or position"})
+        raise ReplayError("give as_of (an RFC 3339 time) or position, one of them")
     if position is not None:
         if basis != "record":
-            raise HTTPException(422, {"field": "basis", "reason": "position is a record basis"})
+            raise ReplayError("position is a record-basis cut; use as_of for the event basis")
         cut = Cut.at_position(position)
     else:
-        when = TypeAdapter(Rfc3339Time).validate_python(as_of)
+        try:
+            when = TypeAdapter(Rfc3339Time).validate_python(as_of)
+        except ValidationError:
+            raise ReplayError(
+                "as_of: write an RFC 3339 time with seconds and an offset "
+                "(e.g. 2025-03-31T23:59:59Z)"
+            ) from None
         cut = Cut.as_of(when, "event" if basis == "event" else "record")
     if sum(x is not None for x in (journey, partnership, question)) != 1:
-        raise HTTPException(
-            422, {"field": "question", "reason": "replay one of journey, partnership, question"}
-        )
+        raise ReplayError("replay one of journey, partnership or question")
 
     def rebuild() -> dict[str, Any]:
         document: dict[str, Any] = {"replay": cut.describe()}
@@ -281,7 +291,7 @@ async def trace(
     inclusion proof; per count, their number is the cell's exact figure."""
     pairs = [part.split("=", 1) for part in cell.split(",") if part]
     if not pairs or any(len(pair) != 2 for pair in pairs):
-        raise HTTPException(422, {"field": "cell", "reason": "write CUT=VALUE,..."})
+        raise ReplayError("cell: write CUT=VALUE,... (e.g. month=2025-03,locality=eastwick)")
     period = (from_, to) if from_ and to else None
     place = service.place
     document = await run_in_threadpool(audit.trace, place, slug, {k: v for k, v in pairs}, period)

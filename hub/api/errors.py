@@ -9,7 +9,10 @@ from fastapi.responses import JSONResponse
 
 from hub.api.agency import BodyError, TooLargeError, UnsupportedError
 from hub.api.service import NotReadyError
+from hub.audit.ledger import LedgerError
+from hub.audit.replay import ReplayError
 from hub.domain.partnership import PartnershipError
+from hub.erasure import UnknownRecordError
 from hub.log import LogError
 from hub.partnerships import PartnershipNotFound
 from projections.questions import QuestionError
@@ -27,6 +30,9 @@ STATUS: list[tuple[type[HubError], int, str]] = [
     (ContractError, 422, "body"),
     (NotReadyError, 503, "place"),
     (LogError, 503, "log"),  # the log briefly unavailable: try again (HttpPublisher does)
+    (UnknownRecordError, 404, "recordref"),
+    (LedgerError, 404, "leaf"),
+    (ReplayError, 422, "query"),
 ]
 
 

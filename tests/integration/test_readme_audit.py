@@ -22,7 +22,8 @@ def walkthrough() -> list[str]:
     section = readme.split("## Auditing", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block is not None, "the Auditing section has a sh block"
-    return [line for line in block.group(1).splitlines() if line.strip()]
+    text = re.sub(r"\\\n\s*", "", block.group(1))  # continued lines joined
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def test_the_readme_audit_walkthrough_runs_as_written(tmp_path: Path) -> None:
@@ -38,6 +39,9 @@ def test_the_readme_audit_walkthrough_runs_as_written(tmp_path: Path) -> None:
     for line in walkthrough():
         command = line.split("  #", 1)[0].strip()
         command = command.replace("hub-data/", f"{data}/").replace("~/", f"{home}/")
+        if "RECORDREF" in command:  # a record of the agency's, from the events it sent
+            sent = (tmp_path / "police-north.jsonl").read_text(encoding="utf-8").splitlines()
+            command = command.replace("RECORDREF", orjson.loads(sent[0])["recordref"])
         words = shlex.split(command)
         redirect = None
         if ">" in words:
@@ -58,8 +62,8 @@ def test_the_readme_audit_walkthrough_runs_as_written(tmp_path: Path) -> None:
         assert result.returncode == 0, (line, result.stdout[-2000:], result.stderr[-2000:])
         if redirect is not None:
             (tmp_path / redirect).write_text(result.stdout, encoding="utf-8")
-        outputs[words[2]] = result.stdout
-    assert "verified" in outputs["verify"]
+        outputs[words[2] if words[1] == "audit" else words[1]] = result.stdout
+    assert "verified" in outputs["verify"]  # the last verify: after the erasure
     proof = orjson.loads(outputs["prove"])
     assert set(proof) == {"leafIdx", "treeSize", "root", "leafHash", "proof"}
     assert set(orjson.loads(outputs["consistency"])) == {
@@ -72,6 +76,7 @@ def test_the_readme_audit_walkthrough_runs_as_written(tmp_path: Path) -> None:
     traced = orjson.loads(outputs["trace"])
     assert traced["events"]
     assert sum(traced["figures"].values()) == len(traced["events"])
+    assert outputs["erase"]
 
 
 @pytest.mark.parametrize("line", walkthrough())
