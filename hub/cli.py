@@ -209,6 +209,16 @@ def demo(
         f"[cyan]{data_dir / 'place' / 'extracts'}[/]); {settings.where()}. "
         "Ask more with `hub query SLUG --by CUT`."
     )
+    folder = "" if data_dir == Path("hub-data") else f" --data-dir {data_dir}"
+    console.print(
+        "\n[bold]See it on the dashboard[/]: make a key, serve the hub, open the page and sign "
+        "in with the key:\n"
+        f"  hub keys create --role commissioner{folder}   (or steward, auditor)\n"
+        f"  hub serve{folder}\n"
+        "  then open [cyan]http://127.0.0.1:8000/dashboard[/] in a browser.\n"
+        "The ledger is signed and verifiable: `hub audit verify` (see the README's Auditing).",
+        highlight=False,
+    )
 
 
 @app.command()

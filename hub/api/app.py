@@ -4,7 +4,8 @@
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
 Only `/health`, `/openapi.json`, the docs page (`/docs`, its assets served by the hub itself
-from `fastapi-offline`: nothing loads from the internet) answer without a key.
+from `fastapi-offline`: nothing loads from the internet) and the dashboard's pages
+(`/dashboard`, which fetch their figures with the key signed in) answer without a key.
 """
 
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from hub.api import agency, auditor, commissioner, errors, steward
+from hub.api import agency, auditor, commissioner, dashboard, errors, steward
 from hub.api.service import open_service
 from hub.audit.auditor import Audit
 from hub.bootstrap import Settings
@@ -40,7 +41,7 @@ def create_app(settings: Settings, place: Path | None = None, worker: bool = Tru
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    for module in (agency, commissioner, steward, auditor):
+    for module in (agency, commissioner, steward, auditor, dashboard):
         app.include_router(module.router)
     errors.install(app)
 

@@ -53,6 +53,8 @@ def test_the_demo_runs_every_agency_into_the_store_and_says_where_its_data_is(
     assert result.returncode == 0, result.stderr
     assert "what each agency sent, and what the hub accepted" in result.stdout
     assert "the worker applied" in result.stdout
+    assert "hub serve" in result.stdout  # the demo ends saying how to open the dashboard
+    assert "http://127.0.0.1:8000/dashboard" in result.stdout
     for slug in (
         "demand",
         "repeat_demand",
