@@ -51,6 +51,10 @@ def authenticated(
     return principal
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def role(*allowed: str) -> Callable[[Principal], Principal]:
     """A dependency admitting only keys of the `allowed` roles (403 for the others)."""
 
@@ -58,7 +62,8 @@ def role(*allowed: str) -> Callable[[Principal], Principal]:
         if principal.role not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                detail=f"a {principal.role} key may not use this route (it is for: "
+                detail=f"{_article(principal.role)} {principal.role} key may not use this route "
+                f"(it is for: "
                 f"{', '.join(allowed)})",
             )
         return principal
