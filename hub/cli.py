@@ -15,8 +15,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.csv_connector import CsvConnector
@@ -28,6 +26,7 @@ from hub.answers import DEMO_VIEWS, Projections, months_back
 from hub.api.keys import KeyStore
 from hub.audit.cli import audit_app
 from hub.bootstrap import Settings, open_hub
+from hub.cli_common import DataDir, Kafka, Store, console, errors, progress_bar, settings_of
 from hub.demo import AgencyRun, publish, run_demo
 from hub.erasure import UnknownRecordError
 from hub.erasure import erase as erase_record
@@ -47,54 +46,6 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="HUB_DATA_DIR",
-        help="Folder for everything the hub writes on the embedded default.",
-        file_okay=False,
-    ),
-]
-
-Kafka = Annotated[
-    str | None,
-    typer.Option(
-        "--kafka",
-        envvar="HUB_KAFKA_BOOTSTRAP",
-        help="Kafka bootstrap servers (host:port): the log is the topic hub.events.v1 there. "
-        "Without it, the embedded log in the data folder.",
-    ),
-]
-Store = Annotated[
-    str,
-    typer.Option(
-        "--store",
-        envvar="HUB_STORE",
-        help="The event store: sqlite (in the data folder) or postgres (eventsourcing's "
-        "POSTGRES_* settings from the environment).",
-    ),
-]
-
-
-def _settings(data_dir: Path, kafka: str | None, store: str) -> Settings:
-    if store not in {"sqlite", "postgres"}:
-        raise HubError(f"--store {store!r}: choose sqlite or postgres")
-    return Settings(data_dir=data_dir, kafka_bootstrap=kafka or None, store=store)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 @app.command()
@@ -109,7 +60,7 @@ def synth(
 
     Example: `hub synth --out place --people 20000 --seed 1`
     """
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("synthesising people", total=people)
         summary = synthesise(
             out,
@@ -169,8 +120,8 @@ def demo(
 
     Example: `hub demo --kafka 127.0.0.1:9092 --store postgres`
     """
-    settings = _settings(data_dir, kafka, store)
-    with _progress() as progress, open_hub(settings) as hub:
+    settings = settings_of(data_dir, kafka, store)
+    with progress_bar() as progress, open_hub(settings) as hub:
 
         def stage(description: str, total: int) -> Callable[[int], None]:
             task = progress.add_task(description, total=total)
@@ -248,7 +199,7 @@ def ingest(
     if the_mapping.agency != agency:
         raise HubError(f"{mapping} maps {the_mapping.agency!r}'s extract, not {agency!r}'s")
     connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
-    with open_hub(_settings(data_dir, kafka, store)) as hub:
+    with open_hub(settings_of(data_dir, kafka, store)) as hub:
         run = publish(hub, connector, extract)
         applied = hub.worker.run_until_caught_up()
     _report_run(run, extract.name, f"{applied:,} events applied to the store")
@@ -282,7 +233,7 @@ def query(
         if not (from_ and to):
             raise HubError("give both --from and --to (whole months, YYYY-MM), or neither")
         period = (from_, to)
-    settings = _settings(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store)
     the_place = load_place(place or data_dir / "place" / "place.toml")
     with open_hub(settings) as hub:
         hub.worker.run_until_caught_up()
@@ -343,7 +294,7 @@ def publish_command(
             run = publish_over_http(sender, connector, extract)
         where = url
     else:
-        settings = _settings(data_dir, kafka, "sqlite")
+        settings = settings_of(data_dir, kafka, "sqlite")
         with open_hub(settings) as hub:
             run = publish(hub, connector, extract)
         where = settings.where().split(",")[0]
@@ -370,7 +321,7 @@ def serve(
 
     from hub.api.app import create_app
 
-    settings = _settings(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store)
     console.print(f"serving {settings.where()} at http://{host}:{port} (docs at /docs)")
     uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level="warning")
 
@@ -462,7 +413,7 @@ def worker(
 
     Example: `hub worker --kafka 127.0.0.1:9092 --store postgres`
     """
-    settings = _settings(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -512,7 +463,7 @@ def rejected(
 
     Example: `hub rejected --kafka 127.0.0.1:9092`
     """
-    ctx.obj = _settings(data_dir, kafka, "sqlite")
+    ctx.obj = settings_of(data_dir, kafka, "sqlite")
     if ctx.invoked_subcommand is not None:
         return
     with open_hub(ctx.obj) as hub:
@@ -566,7 +517,7 @@ def erase(
 
     Example: `hub erase --agency police-north 3f1c...e9a0` (the 64-hex recordref)
     """
-    with open_hub(_settings(data_dir, kafka, store)) as hub:
+    with open_hub(settings_of(data_dir, kafka, store)) as hub:
         try:
             done = erase_record(hub, agency, recordref)
         except UnknownRecordError as error:

@@ -4,7 +4,6 @@ answers as `hub audit ...`)."""
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -15,12 +14,9 @@ from hub.audit.auditor import b64
 from hub.audit.replay import (
     Cut,
     ReplayError,
-    replay_journey,
-    replay_partnership,
-    replay_projections,
+    replay_document,
 )
 from hub.audit.verify import Verification
-from projections.questions import answer, raw_answer
 from schemas.base import Rfc3339Time
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])
@@ -239,41 +235,23 @@ async def replay(
                 "(e.g. 2025-03-31T23:59:59Z)"
             ) from None
         cut = Cut.as_of(when, "event" if basis == "event" else "record")
-    if sum(x is not None for x in (journey, partnership, question)) != 1:
-        raise ReplayError("replay one of journey, partnership or question")
 
     def rebuild() -> dict[str, Any]:
-        document: dict[str, Any] = {"replay": cut.describe()}
-        app = service.runtime.app
-        if journey is not None:
-            found = replay_journey(app, journey, cut)
-            document["journey"] = None if found is None else _state(found)
-        elif partnership is not None:
-            formed = replay_partnership(app, partnership, cut)
-            document["partnership"] = None if formed is None else _state(formed)
-        else:
-            assert question is not None
-            place = service.place
-            cuts = [c for c in by.split(",") if c]
-            period = (from_, to) if from_ and to else None
-            con = replay_projections(app, place, cut)
-            try:
-                if exact:
-                    document["rows"] = raw_answer(con, question, cuts, period, place)
-                else:
-                    document |= answer(con, question, cuts, period, place).to_json()
-            finally:
-                con.close()
-        return document
+        return replay_document(
+            service.runtime.app,
+            cut,
+            journey=journey,
+            partnership=partnership,
+            question=question,
+            place=lambda: service.place,
+            by=[c for c in by.split(",") if c],
+            period=(from_, to) if from_ and to else None,
+            exact=exact,
+        )
 
     document = await run_in_threadpool(rebuild)
     service.keys.record(who, request.url.path, question)
     return document
-
-
-def _state(aggregate: Any) -> dict[str, Any]:
-    state = {k.lstrip("_"): v for k, v in vars(aggregate).items()}
-    return orjson.loads(orjson.dumps(state, default=str))  # type: ignore[no-any-return]
 
 
 @router.get("/trace/{slug}", summary="The stored events behind one exact figure")

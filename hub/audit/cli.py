@@ -13,11 +13,11 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 
 from hub.audit.auditor import Audit
-from hub.audit.replay import Cut, replay_journey, replay_partnership, replay_projections
+from hub.audit.replay import Cut, replay_document
 from hub.audit.verify import Verification
 from hub.bootstrap import Settings, open_store
 from hub.cli_common import DataDir, Store, console, errors, progress_bar, settings_of
-from projections.questions import answer, check_period, raw_answer
+from projections.questions import check_period
 from schemas.base import Rfc3339Time
 from schemas.errors import HubError
 from schemas.place import load_place
@@ -284,38 +284,22 @@ def replay(
                     "e.g. 2025-03-31T23:59:59Z"
                 ) from None
             cut = Cut.as_of(when, "event" if basis == "event" else "record")
-        chosen = [x for x in (journey, partnership, question) if x is not None]
-        if len(chosen) != 1:
+        if sum(x is not None for x in (journey, partnership, question)) != 1:
             raise HubError(
                 "replay one thing: --journey PERSON, --partnership SLUG or --question SLUG"
             )
-        document: dict[str, Any] = {"replay": cut.describe()}
-        if journey is not None:
-            found = replay_journey(audit.app, journey, cut)
-            document["journey"] = None if found is None else _state(found)
-        elif partnership is not None:
-            formed = replay_partnership(audit.app, partnership, cut)
-            document["partnership"] = None if formed is None else _state(formed)
-        else:
-            assert question is not None
-            place = load_place(place_file or settings.data_dir / "place" / "place.toml")
-            cuts = [c for c in by.split(",") if c]
-            period = _period(start, end)
-            con = replay_projections(audit.app, place, cut)
-            try:
-                if exact:
-                    document["rows"] = raw_answer(con, question, cuts, period, place)
-                else:
-                    document |= answer(con, question, cuts, period, place).to_json()
-            finally:
-                con.close()
+        document = replay_document(
+            audit.app,
+            cut,
+            journey=journey,
+            partnership=partnership,
+            question=question,
+            place=lambda: load_place(place_file or settings.data_dir / "place" / "place.toml"),
+            by=[c for c in by.split(",") if c],
+            period=_period(start, end),
+            exact=exact,
+        )
     _print_json(document)
-
-
-def _state(aggregate: Any) -> dict[str, Any]:
-    """An aggregate's state for people to read: its attributes, as JSON can carry them."""
-    state = {k.lstrip("_"): v for k, v in vars(aggregate).items()}
-    return orjson.loads(orjson.dumps(state, default=str))  # type: ignore[no-any-return]
 
 
 @audit_app.command("trace")

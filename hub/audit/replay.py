@@ -16,13 +16,14 @@ they are made. Objections apply from when they are kept, as everywhere (DOMAIN.m
 replay of a moment before an objection still shows what was known then.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import duckdb
+import orjson
 from eventsourcing.persistence import StoredEvent
 
 from hub.application import Hub
@@ -30,7 +31,7 @@ from hub.audit.ledger import Ledger
 from hub.domain.journey import Journey
 from hub.domain.partnership import Partnership
 from hub.projector import Projector
-from projections.questions import prepare
+from projections.questions import answer, prepare, raw_answer
 from schemas.errors import HubError
 from schemas.place import Place
 
@@ -159,3 +160,48 @@ def replay_projections(app: Hub, place: Place, cut: Cut) -> duckdb.DuckDBPyConne
     CutProjector(app, con, place, cut).catch_up()
     prepare(con, place)
     return con
+
+
+def state_of(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's state for people to read: its attributes, as JSON can carry them."""
+    state = {k.lstrip("_"): v for k, v in vars(aggregate).items()}
+    return orjson.loads(orjson.dumps(state, default=str))  # type: ignore[no-any-return]
+
+
+def replay_document(
+    app: Hub,
+    cut: Cut,
+    *,
+    journey: str | None = None,
+    partnership: str | None = None,
+    question: str | None = None,
+    place: Callable[[], Place] | None = None,
+    by: Sequence[str] = (),
+    period: tuple[str, str] | None = None,
+    exact: bool = False,
+) -> dict[str, Any]:
+    """One replay as `hub audit replay` and `GET /v1/audit/replay` answer it: a journey, the
+    partnership or a question (controlled, or `exact` for auditors) as of the cut."""
+    if sum(x is not None for x in (journey, partnership, question)) != 1:
+        raise ReplayError("replay one thing: a journey, the partnership or a question")
+    document: dict[str, Any] = {"replay": cut.describe()}
+    if journey is not None:
+        found = replay_journey(app, journey, cut)
+        document["journey"] = None if found is None else state_of(found)
+    elif partnership is not None:
+        formed = replay_partnership(app, partnership, cut)
+        document["partnership"] = None if formed is None else state_of(formed)
+    else:
+        assert question is not None
+        if place is None:
+            raise ReplayError("a question's replay needs the place file")
+        the_place = place()
+        con = replay_projections(app, the_place, cut)
+        try:
+            if exact:
+                document["rows"] = raw_answer(con, question, list(by), period, the_place)
+            else:
+                document |= answer(con, question, list(by), period, the_place).to_json()
+        finally:
+            con.close()
+    return document
