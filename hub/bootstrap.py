@@ -22,7 +22,7 @@ checkpoints, the place and the projections.
 import os
 import secrets
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.application import Hub
+from hub.audit.auditor import Audit, Checkpointer
 from hub.ingest import Ingest, SqliteSeen
 from hub.log import DEFAULT_PARTITIONS, EmbeddedLog, EventLog
 from hub.sealing import (
@@ -121,6 +122,8 @@ class Runtime:
     """One key per record, sealing its events' personal payload; erasure deletes it."""
     ingest: Ingest
     worker: Worker
+    audit: Audit
+    """The store's audit ledger with its signing key and checkpoint file."""
 
 
 def hub_key(data_dir: Path) -> bytes:
@@ -192,17 +195,6 @@ def open_store(settings: Settings) -> Hub:
             con.execute("SELECT pg_advisory_unlock(%s)", (OPEN_LOCK,))
 
 
-def checkpointer(app: Hub, settings: Settings) -> Callable[[], None]:
-    """What signs the ledger's checkpoints as the worker goes (every `checkpoint_every` leaves
-    or `checkpoint_seconds` with new ones)."""
-    from hub.audit.auditor import Audit, Checkpointer
-
-    signer = Checkpointer(
-        Audit(app, settings), settings.checkpoint_every, settings.checkpoint_seconds
-    )
-    return signer.tick
-
-
 @contextmanager
 def open_hub(settings: Settings) -> Iterator[Runtime]:
     """Open (creating where absent) the hub the settings describe."""
@@ -224,6 +216,10 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
         else:
             record_keys = EmbeddedRecordKeys(settings.data_dir / KEYS_FILE)
         stack.callback(record_keys.close)
+        audit = Audit(app, settings)
+        # Signs the ledger's checkpoints as the worker goes (every `checkpoint_every` leaves, or
+        # `checkpoint_seconds` with new ones).
+        signer = Checkpointer(audit, settings.checkpoint_every, settings.checkpoint_seconds)
         yield Runtime(
             settings,
             app,
@@ -237,6 +233,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
                 log,
                 batch_size=settings.worker_batch,
                 rejected=rejected,
-                after_save=checkpointer(app, settings),
+                after_save=signer.tick,
             ),
+            audit,
         )

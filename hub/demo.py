@@ -16,7 +16,6 @@ from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import Pseudonymiser, load_pseudonymiser, new_key_file
 from connectors.synth import SynthSummary, synthesise
-from hub.audit.auditor import Audit
 from hub.bootstrap import Runtime
 from hub.ingest import Outcome
 from hub.log import LogError
@@ -80,7 +79,7 @@ def run_demo(hub: Runtime, people: int, seed: int, stage: Stage, apply: bool = T
     if apply:
         applied = hub.worker.run_until_caught_up(stage("worker: log to store", hub.worker.lag()))
         if hub.app.recorder.max_notification_id():
-            Audit(hub.app, hub.settings).checkpoint()  # the ledger as the demo leaves it, signed
+            hub.audit.checkpoint()  # the ledger as the demo leaves it, signed
     return DemoRun(place, summary, runs, applied)
 
 

@@ -17,7 +17,6 @@ from fastapi_offline import FastAPIOffline
 
 from hub.api import agency, auditor, commissioner, dashboard, errors, steward
 from hub.api.service import open_service
-from hub.audit.auditor import Audit
 from hub.bootstrap import Settings
 
 DESCRIPTION = """The Shared Outcomes Hub: agencies publish, commissioners ask, stewards agree,
@@ -32,7 +31,7 @@ def create_app(settings: Settings, place: Path | None = None, worker: bool = Tru
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with open_service(settings, place, worker) as service:
             app.state.service = service
-            app.state.audit = Audit(service.runtime.app, settings)
+            app.state.audit = service.runtime.audit
             yield
 
     app = FastAPIOffline(

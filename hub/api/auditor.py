@@ -6,18 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
 from hub.api.deps import AuditOf, AuditorKey, Service
 from hub.api.service import StoredRow
-from hub.audit.auditor import b64
+from hub.audit.auditor import b64, cell_of
 from hub.audit.replay import (
     Cut,
     ReplayError,
     replay_document,
 )
 from hub.audit.verify import Verification
-from schemas.base import Rfc3339Time
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])
 
@@ -220,21 +219,7 @@ async def replay(
 ) -> dict[str, Any]:
     """As `hub audit replay`: the record basis (what the hub had stored by then) or the event
     basis (what is now known to have happened by then). Auditors see exact figures."""
-    if (as_of is None) == (position is None):
-        raise ReplayError("give as_of (an RFC 3339 time) or position, one of them")
-    if position is not None:
-        if basis != "record":
-            raise ReplayError("position is a record-basis cut; use as_of for the event basis")
-        cut = Cut.at_position(position)
-    else:
-        try:
-            when = TypeAdapter(Rfc3339Time).validate_python(as_of)
-        except ValidationError:
-            raise ReplayError(
-                "as_of: write an RFC 3339 time with seconds and an offset "
-                "(e.g. 2025-03-31T23:59:59Z)"
-            ) from None
-        cut = Cut.as_of(when, "event" if basis == "event" else "record")
+    cut = Cut.asked(as_of, position, basis)
 
     def rebuild() -> dict[str, Any]:
         return replay_document(
@@ -267,11 +252,8 @@ async def trace(
 ) -> dict[str, Any]:
     """As `hub audit trace`: each event with its leaf, agency, id, record reference and
     inclusion proof; per count, their number is the cell's exact figure."""
-    pairs = [part.split("=", 1) for part in cell.split(",") if part]
-    if not pairs or any(len(pair) != 2 for pair in pairs):
-        raise ReplayError("cell: write CUT=VALUE,... (e.g. month=2025-03,locality=eastwick)")
     period = (from_, to) if from_ and to else None
     place = service.place
-    document = await run_in_threadpool(audit.trace, place, slug, {k: v for k, v in pairs}, period)
+    document = await run_in_threadpool(audit.trace, place, slug, cell_of(cell), period)
     service.keys.record(who, request.url.path, slug)
     return document

@@ -27,7 +27,7 @@ from hub.audit.checkpoint import (
     verify_note,
 )
 from hub.audit.ledger import Ledger, LedgerError
-from hub.audit.replay import Cut, replay_projections
+from hub.audit.replay import Cut, ReplayError, replay_projections
 from hub.audit.verify import Verification, verify
 from projections.questions import QUESTIONS, lineage, raw_answer
 from schemas.place import Place
@@ -48,6 +48,14 @@ def _proof_json(proof: Sequence[bytes]) -> list[str] | None:
     return [b64(p) for p in proof] or None
 
 
+def cell_of(text: str) -> dict[str, str]:
+    """A figure's cell as written on the command line or in a URL: `CUT=VALUE,...`."""
+    pairs = [part.split("=", 1) for part in text.split(",") if part]
+    if not pairs or any(len(pair) != 2 for pair in pairs):
+        raise ReplayError(f"cell {text!r}: write CUT=VALUE,... (e.g. month=2025-03,locality=x)")
+    return {cut: value for cut, value in pairs}
+
+
 class Audit:
     """The ledger of one store with its signing key and checkpoint file."""
 
@@ -57,6 +65,9 @@ class Audit:
         folder = settings.data_dir / "audit"
         self.key = SigningKey.load_or_create(folder / "ledger-key.pem", settings.audit_origin)
         self.file = CheckpointFile(folder / "checkpoints.txt")
+        # Every commissioner's answer asks for the latest checkpoint: read and checked again
+        # only when the file has changed (its modification time and size).
+        self._latest: tuple[tuple[int, int], tuple[str, Checkpoint] | None] | None = None
 
     @property
     def origin(self) -> str:
@@ -75,8 +86,16 @@ class Audit:
 
     def latest(self) -> tuple[str, Checkpoint] | None:
         """The latest signed checkpoint (note and what it says), checked with the hub's key."""
-        note = self.file.latest()
-        return (note, verify_note(note, self.key.verifier_key())) if note else None
+        try:
+            stat = self.file.path.stat()
+        except FileNotFoundError:
+            return None
+        changed = (stat.st_mtime_ns, stat.st_size)
+        if self._latest is None or self._latest[0] != changed:
+            note = self.file.latest()
+            signed = (note, verify_note(note, self.key.verifier_key())) if note else None
+            self._latest = (changed, signed)
+        return self._latest[1]
 
     def checkpoints(self, copies: Sequence[Path] = ()) -> list[tuple[str, Checkpoint]]:
         """Every checkpoint of the hub's own file and of `copies`, each checked with the hub's

@@ -10,15 +10,13 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from pydantic import TypeAdapter, ValidationError
 
-from hub.audit.auditor import Audit
+from hub.audit.auditor import Audit, cell_of
 from hub.audit.replay import Cut, replay_document
 from hub.audit.verify import Verification
 from hub.bootstrap import Settings, open_store
 from hub.cli_common import DataDir, Store, console, errors, progress_bar, settings_of
 from projections.questions import check_period
-from schemas.base import Rfc3339Time
 from schemas.errors import HubError
 from schemas.place import load_place
 
@@ -267,27 +265,7 @@ def replay(
     Example: `hub audit replay --as-of 2025-03-31T23:59:59Z --question demand --by locality`
     """
     with _audit(data_dir, store) as (settings, audit):
-        if (as_of is None) == (position is None):
-            raise HubError("give --as-of TIME or --position N (one of them)")
-        if basis not in ("record", "event"):
-            raise HubError(f"--basis {basis!r}: choose record or event")
-        if position is not None:
-            if basis != "record":
-                raise HubError("--position is a record-basis cut; use --as-of for the event basis")
-            cut = Cut.at_position(position)
-        else:
-            try:
-                when = TypeAdapter(Rfc3339Time).validate_json(orjson.dumps(as_of))
-            except ValidationError:
-                raise HubError(
-                    f"--as-of {as_of!r}: write an RFC 3339 time with seconds and an offset, "
-                    "e.g. 2025-03-31T23:59:59Z"
-                ) from None
-            cut = Cut.as_of(when, "event" if basis == "event" else "record")
-        if sum(x is not None for x in (journey, partnership, question)) != 1:
-            raise HubError(
-                "replay one thing: --journey PERSON, --partnership SLUG or --question SLUG"
-            )
+        cut = Cut.asked(as_of, position, basis)
         document = replay_document(
             audit.app,
             cut,
@@ -323,9 +301,6 @@ def trace(
     Example: `hub audit trace demand --cell month=2025-03,locality=north-ward`
     """
     with _audit(data_dir, store) as (settings, audit):
-        pairs = [part.split("=", 1) for part in cell.split(",") if part]
-        if not pairs or any(len(pair) != 2 for pair in pairs):
-            raise HubError(f"--cell {cell!r}: write CUT=VALUE,... (e.g. month=2025-03,locality=x)")
         place = load_place(place_file or settings.data_dir / "place" / "place.toml")
-        document = audit.trace(place, slug, dict(pairs), _period(start, end))
+        document = audit.trace(place, slug, cell_of(cell), _period(start, end))
     _print_json(document)

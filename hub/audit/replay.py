@@ -25,6 +25,7 @@ from uuid import UUID
 import duckdb
 import orjson
 from eventsourcing.persistence import StoredEvent
+from pydantic import TypeAdapter, ValidationError
 
 from hub.application import Hub
 from hub.audit.ledger import Ledger
@@ -32,6 +33,7 @@ from hub.domain.journey import Journey
 from hub.domain.partnership import Partnership
 from hub.projector import Projector
 from projections.questions import answer, prepare, raw_answer
+from schemas.base import Rfc3339Time
 from schemas.errors import HubError
 from schemas.place import Place
 
@@ -61,6 +63,29 @@ class Cut:
         if time.tzinfo is None:
             raise ReplayError(f"--as-of {time.isoformat()}: give the time with its offset")
         return cls(basis, time=time)
+
+    @classmethod
+    def asked(cls, as_of: str | None, position: int | None, basis: str = "record") -> "Cut":
+        """The cut a request names: a time as text (RFC 3339 with seconds and an offset) on
+        either basis, or a store position (record basis); one of them."""
+        if (as_of is None) == (position is None):
+            raise ReplayError("give a time (as of) or a store position, one of them")
+        if basis not in ("record", "event"):
+            raise ReplayError(f"basis {basis!r}: choose record or event")
+        if position is not None:
+            if basis != "record":
+                raise ReplayError(
+                    "a position is a record-basis cut; give a time for the event basis"
+                )
+            return cls.at_position(position)
+        try:
+            when = TypeAdapter(Rfc3339Time).validate_python(as_of)
+        except ValidationError:
+            raise ReplayError(
+                f"as of {as_of!r}: write an RFC 3339 time with seconds and an offset "
+                "(e.g. 2025-03-31T23:59:59Z)"
+            ) from None
+        return cls.as_of(when, "event" if basis == "event" else "record")
 
     def keeps(self, position: int, event: Any) -> bool:
         """Whether the stored event at `position` (decoded: `event`) belongs to the replay."""

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from hub.audit.ledger import Ledger, leaf_data
+from hub.audit.ledger import Ledger, extend, leaf_data
 from hub.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
 
 Kind = Literal["altered", "reordered", "deleted", "inserted", "ledger", "checkpoint"]
@@ -165,13 +165,7 @@ class _Walk:
         return Verification(self.size, self.seen_events, self.checked, self.root(), problem)
 
     def root(self) -> bytes:
-        levels = sorted(self.frontier)
-        if not levels:
-            return EMPTY_ROOT
-        acc = self.frontier[levels[0]]
-        for level in levels[1:]:
-            acc = node_hash(self.frontier[level], acc)
-        return acc
+        return _root([self.frontier[level] for level in sorted(self.frontier, reverse=True)])
 
     def run(self) -> Verification:
         row = next(self.rows, None)
@@ -188,24 +182,22 @@ class _Walk:
                 return self.result(problem or self._unreached())
             assert event is not None
             assert row is not None
-            hashed = bytes(row[2])
+            # The ledger's rows for this leaf as they should be: the leaf, then any subtrees it
+            # completes (the same step the recorder took when it wrote them).
+            made = extend(self.size, self.frontier, [(int(row[3]), bytes(row[2]))])
             self.size += 1
-            level = 0
-            while (self.size >> level) & 1 == 0:
-                hashed = node_hash(self.frontier.pop(level), hashed)
-                level += 1
+            for size, level, hashed, _ in made[1:]:
                 row = next(self.rows, None)
-                if row is None or (int(row[0]), int(row[1])) != (self.size, level):
+                if row is None or (int(row[0]), int(row[1])) != (size, level):
                     return self.result(self._ledger_gap(level))
                 if bytes(row[2]) != hashed:
                     return self.result(
                         Problem(
                             "ledger",
-                            f"the ledger's subtree hash at size {self.size}, level {level} does "
+                            f"the ledger's subtree hash at size {size}, level {level} does "
                             "not match the leaves under it: the ledger itself was altered",
                         )
                     )
-            self.frontier[level] = hashed
             row = next(self.rows, None)
             problem = self._checkpoints_at(self.size)
             if problem is not None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from hub.application import Hub
 from hub.audit.auditor import Audit
 from hub.audit.checkpoint import CheckpointError, SigningKey, verify_note
-from hub.audit.ledger import TABLE, Ledger, event_leaf, extend, leaf_data
+from hub.audit.ledger import TABLE, Ledger, event_leaf, extend, frontier_keys, leaf_data
 from hub.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from hub.bootstrap import Settings, open_hub, open_store, postgres_connect
 from hub.cli import app as cli
@@ -215,11 +215,9 @@ def test_a_store_rewritten_with_a_new_ledger_fails_against_a_kept_checkpoint(
 
 def _frontier(store: Tamperer, size: int) -> dict[int, bytes]:
     frontier: dict[int, bytes] = {}
-    for level in range(size.bit_length()):
-        if size >> level & 1:
-            key = ((size >> level) << level, level)
-            found = store.run("SELECT hash FROM {ledger} WHERE size = ? AND level = ?", list(key))
-            frontier[level] = bytes(found[0][0])
+    for key in frontier_keys(size):
+        found = store.run("SELECT hash FROM {ledger} WHERE size = ? AND level = ?", list(key))
+        frontier[key[1]] = bytes(found[0][0])
     return frontier
 
 
