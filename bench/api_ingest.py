@@ -61,19 +61,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-import uvicorn  # noqa: E402
-from eventsourcing.utils import get_topic  # noqa: E402
+import httpx
+import orjson
+import uvicorn
+from eventsourcing.utils import get_topic
 
-from connectors.csv_connector import CsvConnector  # noqa: E402
-from connectors.mapping import load_mapping  # noqa: E402
-from connectors.pseudonym import load_pseudonymiser, new_key_file  # noqa: E402
-from connectors.synth import synthesise  # noqa: E402
-from hub.api.keys import KeyStore  # noqa: E402
-from hub.bootstrap import Runtime, Settings, open_hub  # noqa: E402
-from hub.domain.journey import Journey  # noqa: E402
-from schemas.place import load_place  # noqa: E402
+from connectors.csv_connector import CsvConnector
+from connectors.mapping import load_mapping
+from connectors.pseudonym import load_pseudonymiser, new_key_file
+from connectors.synth import synthesise
+from hub.access.keys import KeyStore
+from hub.bootstrap import Runtime, open_hub
+from hub.domain.journey import Journey
+from hub.settings import Settings
+from schemas.place import load_place
 
 EVENTS_PER_PERSON = 4.2  # the default synthetic place: 84,538 events for 20,000 people
 PLACE_MARGIN = 1.05  # people vary; each agency's last part-batch is left out besides

@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connectors.csv_connector import CsvConnector  # noqa: E402
-from connectors.mapping import Mapping, load_mapping  # noqa: E402
-from connectors.pseudonym import Pseudonymiser  # noqa: E402
-from connectors.synth import synthesise  # noqa: E402
-from schemas.place import Place, load_place  # noqa: E402
+from connectors.csv_connector import CsvConnector
+from connectors.mapping import Mapping, load_mapping
+from connectors.pseudonym import Pseudonymiser
+from connectors.synth import synthesise
+from schemas.place import Place, load_place
 
 KEY = bytes(range(32))
 ROWS_PER_PERSON = 4.2  # measured on the default synthetic place (84,621 rows for 20,000 people)

@@ -25,15 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eventsourcing.application import Application  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 
-from connectors.pseudonym import load_pseudonymiser, new_key_file  # noqa: E402
-from connectors.synth import synthesise  # noqa: E402
-from hub.answers import Projections  # noqa: E402
-from hub.bootstrap import Settings, open_hub  # noqa: E402
-from hub.demo import publish_extract  # noqa: E402
-from schemas.place import load_place  # noqa: E402
+from connectors.pseudonym import load_pseudonymiser, new_key_file
+from connectors.synth import synthesise
+from hub.bootstrap import open_hub, open_projections
+from hub.demo.run import publish_extract
+from hub.settings import Settings
+from schemas.place import load_place
 
 EVENTS_PER_PERSON = 4.2  # the default synthetic place: 84,538 events for 20,000 people
 PAYLOAD = {"need": "housing", "urgency": "routine", "to_agency": "urn:agency:homes", "x": "y" * 400}
@@ -100,7 +100,7 @@ def hub_end_to_end(place_dir: Path, data_dir: Path) -> tuple[float, int, dict[st
         stages["connectors + ingest + log"] = time.perf_counter() - start
         applied = hub.worker.run_until_caught_up()
         stages["worker -> store"] = time.perf_counter() - start - sum(stages.values())
-        with Projections(hub, place) as projections:
+        with open_projections(hub, place) as projections:
             projections.catch_up()
         stages["projections"] = time.perf_counter() - start - sum(stages.values())
     return applied / (time.perf_counter() - start), applied, stages

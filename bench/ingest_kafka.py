@@ -62,22 +62,22 @@ from uuid import UUID
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from eventsourcing.application import Application  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
-from kafka.errors import KafkaError  # noqa: E402
-from kafka.record.util import crc32c_c  # noqa: E402
-from psycopg import sql  # noqa: E402
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.record.util import crc32c_c
+from psycopg import sql
 
-from connectors.pseudonym import load_pseudonymiser, new_key_file  # noqa: E402
-from connectors.synth import synthesise  # noqa: E402
-from hub.answers import Projections  # noqa: E402
-from hub.bootstrap import Settings, open_hub, postgres_connect  # noqa: E402
-from hub.demo import publish_extract  # noqa: E402
-from hub.log import DEFAULT_PARTITIONS  # noqa: E402
-from hub.log.kafka import KafkaLog  # noqa: E402
-from schemas.place import Place, load_place  # noqa: E402
+from connectors.pseudonym import load_pseudonymiser, new_key_file
+from connectors.synth import synthesise
+from hub.bootstrap import open_hub, open_projections, postgres_connect
+from hub.demo.run import publish_extract
+from hub.log import DEFAULT_PARTITIONS
+from hub.log.kafka import KafkaLog
+from hub.settings import Settings
+from schemas.place import Place, load_place
 
 EVENTS_PER_PERSON = 4.2  # the default synthetic place: 84,538 events for 20,000 people
 PAYLOAD = {"need": "housing", "urgency": "routine", "to_agency": "urn:agency:homes", "x": "y" * 400}
@@ -231,7 +231,7 @@ def sample_lag(
         settings = Settings.model_validate_json(settings_json)
         store_lags: list[float] = []
         lags: list[float] = []
-        with open_hub(settings) as hub, Projections(hub, load_place(Path(place_path))) as proj:
+        with open_hub(settings) as hub, open_projections(hub, load_place(Path(place_path))) as proj:
             ready.set()
             pending: list[tuple[float, dict[int, int]]] = []
             next_probe = 0.0
@@ -453,7 +453,7 @@ def hub_end_to_end(
             time.perf_counter() - start - sum(run.stages.values())
         )
         run.store_lags, run.lags = finish()
-        with Projections(hub, place) as projections:
+        with open_projections(hub, place) as projections:
             projections.catch_up()
             run.seconds = time.perf_counter() - start
             run.stages["projections done, after"] = run.seconds - sum(run.stages.values())

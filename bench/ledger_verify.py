@@ -8,7 +8,7 @@
 1. Builds a hub store (`hub.db` by `open_store`, so the ledger is written by the recorder `Hub`
    constructs, in the same transaction as the events) of at least `--events` stored events:
    journeys of a Started event and agency events shaped as `hub demo` stores them (their
-   personal payload sealed by `hub.sealing` where the domain seals it; 500-650 bytes of state
+   personal payload sealed by `hub.keys.sealing` where the domain seals it; 500-650 bytes of state
    each), 100 journeys (about 1,000 events) a transaction by `app.events.put`, as the worker
    saves. The same domain events are put, interleaved and timed apart, through
    eventsourcing's plain SQLiteProcessRecorder (no ledger, `plain.db`, deleted after): the
@@ -16,7 +16,7 @@
 2. With the page cache warm, `--repeat` runs each (interleaved), medians quoted:
      baseline: plain `sqlite3` read of (rowid, originator_id, originator_version, topic, state)
                in rowid order and a plain `hashlib` RFC 9162 root over them (a stack of complete
-               subtrees), leaves hashing the same canonical bytes as `hub.audit.ledger.leaf_data`
+               subtrees), leaves hashing the same canonical bytes as `hub.store.ledger.leaf_data`
                (so the roots must agree): the least work any verifier must do;
      verify:   `Audit(app, settings).verify()` (every leaf and subtree of the ledger recomputed,
                and the checkpoint), asserted to pass with the baseline's root.
@@ -24,7 +24,7 @@
 3. Inclusion proofs of `--proofs` random leaves, each timed alone: `Audit.prove_leaf(i)`, the
    bare `Ledger.inclusion(i, size)`, and a raw baseline (the proof's complete subtrees fetched by
    one plain `sqlite3` query on the ledger table and combined); medians (target <= 1 ms); every
-   proof checked with `hub.audit.merkle.verify_inclusion`. Then one journey at a time,
+   proof checked with `hub.store.merkle.verify_inclusion`. Then one journey at a time,
    `replay_journey` (record basis, at the last position) beside eventsourcing's plain
    `repository.get` of the same journey; medians and their ratio (target <= 2x).
 4. Peak resident memory (ru_maxrss) of verify and of the baseline, each in a fresh interpreter,
@@ -59,17 +59,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import orjson  # noqa: E402
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent  # noqa: E402
-from eventsourcing.utils import get_topic  # noqa: E402
+import orjson
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.utils import get_topic
 
-from hub.application import Hub  # noqa: E402
-from hub.audit.auditor import Audit  # noqa: E402
-from hub.audit.ledger import Ledger, event_leaf  # noqa: E402
-from hub.audit.merkle import verify_inclusion  # noqa: E402
-from hub.audit.replay import Cut, replay_journey  # noqa: E402
-from hub.bootstrap import Settings, open_store  # noqa: E402
-from hub.domain.journey import Journey  # noqa: E402
+from hub.audit.auditor import Audit
+from hub.audit.replay import Cut, replay_journey
+from hub.bootstrap import open_store, record_keys_of
+from hub.domain.journey import Journey
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.store.leaves import event_leaf
+from hub.store.ledger import Ledger
+from hub.store.merkle import verify_inclusion
 
 JOURNEYS_PER_SAVE = 100
 VERIFY_TARGET = 0.5
@@ -175,7 +177,7 @@ EVENT_TYPES = (
 
 
 # Whether the store holds an agency event's personal payload (`locality`, `data`) sealed, as
-# `hub.sealing` seals it at ingest, or in clear (before sealing): the bench follows the domain.
+# `hub.keys.sealing` seals it at ingest, or in clear (before sealing): the bench follows the domain.
 SEALED = "sealed" in {f.name for f in fields(Journey.AgencyEventRecorded)}
 
 
@@ -184,7 +186,7 @@ def payload(source: str, event_id: str, personal: dict[str, Any]) -> dict[str, A
     key of its record (each event here is its record's first), or in clear."""
     if not SEALED:
         return personal
-    sealing = importlib.import_module("hub.sealing")
+    sealing = importlib.import_module("hub.keys.sealing")
     return {"sealed": sealing.seal(sealing.new_key(), source, event_id, personal)}
 
 
@@ -367,7 +369,7 @@ def child(mode: str, folder: Path) -> None:
     if mode == "verify":
         settings = settings_of(folder)
         app = open_store(settings)
-        assert Audit(app, settings).verify().ok
+        assert Audit(app, settings, record_keys_of(app)).verify().ok
         app.close()
     elif mode == "baseline":
         baseline_root(folder / "hub.db")
@@ -435,7 +437,9 @@ def prepare(folder: Path, events: int, keep: bool, seed: int, plain: bool) -> di
     )
     try:
         built = {"asked": events, **build(app, bare, events, seed)}
-        Audit(app, settings).checkpoint()  # one signed checkpoint, as the worker signs them
+        Audit(
+            app, settings, record_keys_of(app)
+        ).checkpoint()  # one signed checkpoint, as the worker signs them
     finally:
         app.close()
         if bare is not None:
@@ -503,7 +507,7 @@ def report(folder: Path, built: dict[str, Any], args: argparse.Namespace) -> Non
     db_path = folder / "hub.db"
     settings = settings_of(folder)
     app = open_store(settings)
-    audit = Audit(app, settings)
+    audit = Audit(app, settings, record_keys_of(app))
     ledger = Ledger.of(app.recorder)
     size = ledger.size()
     n = built["events"]

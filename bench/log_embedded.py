@@ -25,7 +25,7 @@ from typing import TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hub.log import EmbeddedLog, LogRecord, partition_for  # noqa: E402
+from hub.log import EmbeddedLog, LogRecord, partition_for
 
 PARTITIONS = 6
 Row = tuple[int, int, str, bytes]

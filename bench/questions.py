@@ -36,11 +36,11 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connectors.synth import synthesise  # noqa: E402
-from projections.facts import create_facts, insert_facts  # noqa: E402
-from projections.questions import answer, prepare, raw_answer  # noqa: E402
-from schemas.place import Place, load_place  # noqa: E402
-from tests.unit.truth_answers import facts_from_truth  # noqa: E402
+from connectors.synth import synthesise
+from projections.facts import create_facts, insert_facts
+from projections.questions import answer, prepare, raw_answer
+from schemas.place import Place, load_place
+from tests.unit.truth_answers import facts_from_truth
 
 PEOPLE = 20_000
 TARGET = 1.3

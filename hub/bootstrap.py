@@ -1,112 +1,46 @@
-"""The one place where the hub is wired: settings in, application, log, ingest and worker out.
+"""The one place where the hub is wired: settings in, the opened parts out.
 
     with open_hub(Settings(data_dir=Path("hub-data"))) as hub:
         hub.ingest.submit("police-north", events)
         hub.worker.run_until_caught_up()
+        with open_projections(hub, place) as projections:
+            projections.answer("demand", ["sector"], None)
 
-On the embedded default everything lives in the data folder: `hub.db` (the event store,
-eventsourcing's SQLite recorder, with the audit ledger beside the events), `log.sqlite` (the
-event log), `rejected.sqlite` (entries the worker could not apply), `seen.sqlite` (accepted ids),
-`record-keys.sqlite` (each record's payload key, deleted on erasure), `audit/` (the checkpoint
-signing key and the signed checkpoints) and `hub-key.toml` (the hub's own pseudonym key, made
-on first use, readable by its owner only).
-
-On the production path the log is a Kafka topic (`HUB_KAFKA_BOOTSTRAP`, topic
-`hub.events.v1`, rejected entries on `hub.events.rejected.v1`) and the store PostgreSQL
-(`HUB_STORE=postgres` with eventsourcing's own `POSTGRES_DBNAME`, `POSTGRES_HOST`,
-`POSTGRES_PORT`, `POSTGRES_USER`, `POSTGRES_PASSWORD` and optionally `POSTGRES_SCHEMA`), with
-the ledger and the record keys in the same schema; the data folder keeps the other keys, the
-checkpoints, the place and the projections.
+Each part comes from the settings (`hub.settings`): the log is the embedded one in the data
+folder or a Kafka topic; the store eventsourcing's SQLite recorder in the data folder or its
+PostgreSQL recorder, the audit ledger beside the events either way; the record keys beside the
+store (a SQLite file, or a table in the store's PostgreSQL schema). Nothing else opens a store,
+a log or a key file: the stages take what they need as arguments.
 """
 
-import os
 import secrets
 import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from hub.application import Hub
+from hub.access.keys import KeyStore
 from hub.audit.auditor import Audit, Checkpointer
-from hub.ingest import Ingest, SqliteSeen
-from hub.log import DEFAULT_PARTITIONS, EmbeddedLog, EventLog
-from hub.sealing import (
-    KEYS_FILE,
-    EmbeddedRecordKeys,
-    OwnConnection,
-    PostgresRecordKeys,
-    RecordKeys,
-)
-from hub.worker import GROUP, REJECTED_LOG, Worker
+from hub.erasure.erase import Erasure, erase
+from hub.ingest.seen import SqliteSeen
+from hub.ingest.service import Ingest
+from hub.keys.port import RecordKeys
+from hub.keys.postgres import OwnConnection, PostgresRecordKeys
+from hub.keys.sqlite import EmbeddedRecordKeys
+from hub.log import EmbeddedLog, EventLog
+from hub.projection.answers import Projections
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.worker.worker import Worker
 from schemas.errors import HubError
+from schemas.place import Place
 
 if TYPE_CHECKING:
     import psycopg
 
-TOPIC = "hub.events.v1"
 OPEN_LOCK = 0x68756273  # the advisory lock taken while a hub opens its PostgreSQL store
-
-
-class Settings(BaseSettings):
-    """Every choice the hub makes, from the environment (`HUB_*`) or arguments."""
-
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
-
-    data_dir: Path = Path("hub-data")
-    partitions: int = DEFAULT_PARTITIONS
-    worker_batch: int = 1000
-    kafka_bootstrap: str | None = None
-    """Kafka's bootstrap servers (`host:port,...`); none means the embedded log."""
-    topic: str = TOPIC
-    rejected_topic: str = REJECTED_LOG
-    worker_group: str = GROUP
-    api_max_body: int = 5 * 1024 * 1024
-    """The largest request body `POST /v1/events` takes, in bytes (413 past it)."""
-    api_max_batch: int = 1000
-    """The most events one request may carry (413 past it)."""
-    store: Literal["sqlite", "postgres"] = "sqlite"
-    postgres: dict[str, str] = {}
-    """eventsourcing's `POSTGRES_*` settings; the environment's are used where absent here."""
-    audit_origin: str = "shared-outcomes-hub.invalid/ledger"
-    """The first line of every signed checkpoint: name the hub uniquely (`HUB_AUDIT_ORIGIN`,
-    e.g. `hub.example-place.gov.uk/ledger`); it is also the signing key's name."""
-    checkpoint_every: int = 10_000
-    """A checkpoint is signed after this many new ledger leaves..."""
-    checkpoint_seconds: float = 60.0
-    """...or after this many seconds with any new leaf, whichever comes first."""
-
-    @property
-    def store_env(self) -> dict[str, str]:
-        """eventsourcing's own settings for the chosen store."""
-        if self.store == "postgres":
-            names = [k for k in os.environ if k.startswith("POSTGRES_")]
-            given = {k: os.environ[k] for k in names} | self.postgres
-            missing = [k for k in ("POSTGRES_DBNAME", "POSTGRES_HOST") if not given.get(k)]
-            if missing:
-                raise HubError(
-                    f"HUB_STORE=postgres needs {' and '.join(missing)} (eventsourcing's "
-                    "PostgreSQL settings); `bash deploy/postgres/postgres.sh start` prints them"
-                )
-            return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **given}
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(self.data_dir / "hub.db"),
-        }
-
-    def where(self) -> str:
-        """Where the log and store are, for people to read (no password)."""
-        log = f"Kafka at {self.kafka_bootstrap}" if self.kafka_bootstrap else "the embedded log"
-        if self.store == "postgres":
-            env = self.store_env
-            store = f"PostgreSQL {env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT', '5432')}"
-            store += f"/{env.get('POSTGRES_DBNAME')}"
-        else:
-            store = str(self.data_dir / "hub.db")
-        return f"{log}, store {store}"
 
 
 @dataclass
@@ -125,10 +59,16 @@ class Runtime:
     audit: Audit
     """The store's audit ledger with its signing key and checkpoint file."""
 
+    def erase(self, agency: str, recordref: str) -> Erasure:
+        """Erase one of `agency`'s records (`hub.erasure`): its key, then the projections."""
+        return erase(
+            self.record_keys, self.ingest.rekey, self.app, self.settings.folder, agency, recordref
+        )
 
-def hub_key(data_dir: Path) -> bytes:
+
+def hub_key(settings: Settings) -> bytes:
     """The hub's own pseudonym key: read from the data folder, made there on first use."""
-    path = data_dir / "hub-key.toml"
+    path = settings.folder.hub_key
     if not path.exists():
         path.write_text(f'key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
         path.chmod(0o600)
@@ -151,8 +91,9 @@ def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
         except BaseException:
             log.close()
             raise
-    embedded = EmbeddedLog(settings.data_dir / "log.sqlite", partitions=settings.partitions)
-    return embedded, EmbeddedLog(settings.data_dir / "rejected.sqlite", partitions=1)
+    folder = settings.folder
+    embedded = EmbeddedLog(folder.log, partitions=settings.partitions)
+    return embedded, EmbeddedLog(folder.rejected, partitions=1)
 
 
 def postgres_connect(env: dict[str, str]) -> "psycopg.Connection[tuple[Any, ...]]":
@@ -195,6 +136,55 @@ def open_store(settings: Settings) -> Hub:
             con.execute("SELECT pg_advisory_unlock(%s)", (OPEN_LOCK,))
 
 
+def open_record_keys(settings: Settings, stack: ExitStack) -> RecordKeys:
+    """The record-key store beside the settings' event store, closed with `stack`: a SQLite
+    file in the data folder, or a table in the PostgreSQL store's schema (on a connection of
+    its own)."""
+    record_keys: RecordKeys
+    if settings.store == "postgres":
+        env = settings.store_env
+        connection = OwnConnection(lambda: postgres_connect(env))
+        stack.callback(connection.close)
+        record_keys = PostgresRecordKeys(connection, env.get("POSTGRES_SCHEMA"))
+    else:
+        record_keys = EmbeddedRecordKeys(settings.folder.record_keys)
+    stack.callback(record_keys.close)
+    return record_keys
+
+
+def record_keys_of(app: Hub) -> RecordKeys:
+    """The record-key store that goes with an opened event store (as `open_hub` opens it): the
+    file beside a SQLite store's file, or the PostgreSQL store's own schema, through the
+    store's own connections. The caller closes it."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    recorder = app.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        name = recorder.datastore.pool.db_name
+        if not name.startswith(("file:", ":memory:")):
+            return EmbeddedRecordKeys(Settings(data_dir=Path(name).parent).folder.record_keys)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        datastore = recorder.datastore
+        return PostgresRecordKeys(datastore.get_connection, datastore.schema)
+    raise HubError("an in-memory event store has no record keys beside it: pass the key store")
+
+
+def open_access(settings: Settings) -> KeyStore:
+    """The API's key store and access log in the data folder (the caller closes it)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return KeyStore(settings.folder.access)
+
+
+@contextmanager
+def open_audit(settings: Settings) -> Iterator[Audit]:
+    """The audit of the settings' store alone (no log, no ingest): for the auditor's commands."""
+    with ExitStack() as stack:
+        app = open_store(settings)
+        stack.callback(app.close)
+        yield Audit(app, settings, open_record_keys(settings, stack))
+
+
 @contextmanager
 def open_hub(settings: Settings) -> Iterator[Runtime]:
     """Open (creating where absent) the hub the settings describe."""
@@ -205,18 +195,10 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
         log, rejected = open_logs(settings)
         stack.callback(log.close)
         stack.callback(rejected.close)
-        seen = SqliteSeen(settings.data_dir / "seen.sqlite")
+        seen = SqliteSeen(settings.folder.seen)
         stack.callback(seen.close)
-        record_keys: RecordKeys
-        if settings.store == "postgres":  # in the store's own schema, on a connection of its own
-            env = settings.store_env
-            connection = OwnConnection(lambda: postgres_connect(env))
-            stack.callback(connection.close)
-            record_keys = PostgresRecordKeys(connection, env.get("POSTGRES_SCHEMA"))
-        else:
-            record_keys = EmbeddedRecordKeys(settings.data_dir / KEYS_FILE)
-        stack.callback(record_keys.close)
-        audit = Audit(app, settings)
+        record_keys = open_record_keys(settings, stack)
+        audit = Audit(app, settings, record_keys)
         # Signs the ledger's checkpoints as the worker goes (every `checkpoint_every` leaves, or
         # `checkpoint_seconds` with new ones).
         signer = Checkpointer(audit, settings.checkpoint_every, settings.checkpoint_seconds)
@@ -227,7 +209,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
             rejected,
             seen,
             record_keys,
-            Ingest(log, seen, hub_key(settings.data_dir), record_keys),
+            Ingest(log, seen, hub_key(settings), record_keys),
             Worker(
                 app,
                 log,
@@ -237,3 +219,8 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
             ),
             audit,
         )
+
+
+def open_projections(hub: Runtime, place: Place) -> Projections:
+    """The projections of the hub's data folder (`with` closes them), for `place`."""
+    return Projections(hub.app, hub.record_keys, hub.settings.folder.projections, place)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.api.deps import AgencyKey, Service
 from hub.api.service import HubService
-from hub.erasure import UnknownRecordError
+from hub.erasure.erase import UnknownRecordError
 from schemas.base import PSEUDONYM_PATTERN, format_rfc3339
 from schemas.cloudevents import CloudEvent
 from schemas.errors import HubError

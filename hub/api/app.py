@@ -17,7 +17,7 @@ from fastapi_offline import FastAPIOffline
 
 from hub.api import agency, auditor, commissioner, dashboard, errors, steward
 from hub.api.service import open_service
-from hub.bootstrap import Settings
+from hub.settings import Settings
 
 DESCRIPTION = """The Shared Outcomes Hub: agencies publish, commissioners ask, stewards agree,
 auditors read. Every route but this page, `/health` and `/openapi.json` needs a key

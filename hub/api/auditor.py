@@ -224,6 +224,7 @@ async def replay(
     def rebuild() -> dict[str, Any]:
         return replay_document(
             service.runtime.app,
+            service.runtime.record_keys,
             cut,
             journey=journey,
             partnership=partnership,

@@ -7,8 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from hub.access.keys import Principal
 from hub.api.deps import CommissionerKey, Service, get_audit
-from hub.api.keys import Principal
 from hub.api.service import HubService
 from projections.questions import QUESTIONS, QuestionError
 

@@ -25,8 +25,8 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from hub.access.keys import Principal
 from hub.api.deps import Service, authenticated
-from hub.api.keys import Principal
 from hub.api.service import NotReadyError
 from schemas.errors import HubError
 from schemas.place import Place

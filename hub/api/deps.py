@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.api.keys import Principal
+from hub.access.keys import Principal
 from hub.api.service import HubService
 from hub.audit.auditor import Audit
 

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 
 from hub.api.agency import BodyError, TooLargeError, UnsupportedError
 from hub.api.service import NotReadyError
-from hub.audit.ledger import LedgerError
 from hub.audit.replay import ReplayError
 from hub.domain.partnership import PartnershipError
-from hub.erasure import UnknownRecordError
+from hub.erasure.erase import UnknownRecordError
 from hub.log import LogError
-from hub.partnerships import PartnershipNotFound
+from hub.store.ledger import LedgerError
+from hub.store.partnerships import PartnershipNotFound
 from projections.questions import QuestionError
 from schemas.errors import ContractError, HubError
 

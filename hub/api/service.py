@@ -17,15 +17,16 @@ from typing import Any
 
 import orjson
 
-from hub.answers import Projections
-from hub.api.keys import KeyStore
-from hub.bootstrap import Runtime, Settings, open_hub
+from hub.access.keys import KeyStore
+from hub.bootstrap import Runtime, open_access, open_hub, open_projections
 from hub.domain.partnership import Partnership
-from hub.erasure import Erasure, erase
-from hub.ingest import Outcome
+from hub.erasure.erase import Erasure
+from hub.projection.answers import Projections
+from hub.settings import Settings
 from projections.disclosure import ControlledTable
 from schemas.errors import HubError
 from schemas.place import Place, load_place
+from schemas.submission import Outcome
 
 
 class NotReadyError(HubError):
@@ -85,9 +86,9 @@ class HubService:
             if self._projections is not None:
                 self._projections.close()  # its file is deleted and loaded anew
                 self._projections = None
-            done = erase(self.runtime, agency, recordref)
+            done = self.runtime.erase(agency, recordref)
             if self.place_path.exists():
-                self._projections = Projections(self.runtime, self.place)
+                self._projections = open_projections(self.runtime, self.place)
                 self._projections.catch_up()
             return done
 
@@ -106,7 +107,7 @@ class HubService:
         """A question's disclosure-controlled answer and the store position it was computed at."""
         with self._projections_lock:
             if self._projections is None:
-                self._projections = Projections(self.runtime, self.place)
+                self._projections = open_projections(self.runtime, self.place)
             self._projections.catch_up()
             table = self._projections.answer(slug, by, period)
             return table, self._projections.projector.position
@@ -133,8 +134,8 @@ def open_service(
 ) -> Iterator[HubService]:
     """The hub opened for serving: its runtime, keys, and (with `worker`) a worker thread."""
     with open_hub(settings) as runtime:
-        keys = KeyStore(settings.data_dir / "access.sqlite")
-        service = HubService(runtime, keys, place or settings.data_dir / "place" / "place.toml")
+        keys = open_access(settings)
+        service = HubService(runtime, keys, place or settings.folder.place)
         try:
             if worker:
                 service.start_worker()

@@ -4,7 +4,7 @@ proofs; used by `hub audit ...` and the auditor's API routes alike.
 The signing key (Ed25519, named by the origin) and the checkpoint file (every signed checkpoint,
 one after another, each followed by a blank line) live in the data folder's `audit/`:
 
-    audit = Audit(app, settings)
+    audit = Audit(app, settings, record_keys)
     audit.checkpoint()                       # sign the ledger's current size and root
     audit.verify([Path("copy-of-checkpoints.txt")]).problem
     audit.prove_leaf(5)                      # {"leafIdx": 5, "treeSize": ..., "proof": [...]}
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -26,15 +26,14 @@ from hub.audit.checkpoint import (
     SigningKey,
     verify_note,
 )
-from hub.audit.ledger import Ledger, LedgerError
 from hub.audit.replay import Cut, ReplayError, replay_projections
 from hub.audit.verify import Verification, verify
+from hub.keys.port import RecordKeys
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.store.ledger import Ledger, LedgerError
 from projections.questions import QUESTIONS, lineage, raw_answer
 from schemas.place import Place
-
-if TYPE_CHECKING:
-    from hub.application import Hub
-    from hub.bootstrap import Settings
 
 RECORDED_TOPIC = "hub.domain.journey:Journey.AgencyEventRecorded"
 
@@ -59,12 +58,12 @@ def cell_of(text: str) -> dict[str, str]:
 class Audit:
     """The ledger of one store with its signing key and checkpoint file."""
 
-    def __init__(self, app: "Hub", settings: "Settings") -> None:
-        self.app, self.settings = app, settings
+    def __init__(self, app: Hub, settings: Settings, keys: RecordKeys) -> None:
+        self.app, self.settings, self.keys = app, settings, keys
         self.ledger = Ledger.of(app.recorder)
-        folder = settings.data_dir / "audit"
-        self.key = SigningKey.load_or_create(folder / "ledger-key.pem", settings.audit_origin)
-        self.file = CheckpointFile(folder / "checkpoints.txt")
+        folder = settings.folder
+        self.key = SigningKey.load_or_create(folder.ledger_key, settings.audit_origin)
+        self.file = CheckpointFile(folder.audit / "checkpoints.txt")
         # Every commissioner's answer asks for the latest checkpoint: read and checked again
         # only when the file has changed (its modification time and size).
         self._latest: tuple[tuple[int, int], tuple[str, Checkpoint] | None] | None = None
@@ -140,7 +139,7 @@ class Audit:
 
     @property
     def last_path(self) -> Path:
-        return self.file.path.parent / "last-verify.json"
+        return self.settings.folder.last_verify
 
     def last_verification(self) -> dict[str, Any] | None:
         """The last verification's result (when, ok, sizes, the problem found), if any."""
@@ -205,7 +204,7 @@ class Audit:
         inclusion proof in the ledger as it stands; per count, their number is the figure."""
         position = self.app.recorder.max_notification_id() or 0
         size = self.ledger.size()
-        con = replay_projections(self.app, place, Cut.at_position(position))
+        con = replay_projections(self.app, self.keys, place, Cut.at_position(position))
         try:
             traced = lineage(con, slug, cell, period)
             q = QUESTIONS[slug]

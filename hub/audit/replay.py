@@ -8,7 +8,7 @@ Two bases (the `--basis` of `hub audit replay`):
 
     cut = Cut.at_position(1200)                      # or Cut.as_of(when, "event")
     replay_journey(app, person, cut)                 # the Journey, or None
-    con = replay_projections(app, place, cut)        # DuckDB facts + staging, as then
+    con = replay_projections(app, keys, place, cut)  # DuckDB facts + staging, as then
     answer(con, "demand", ["locality"], None, place) # the question, as it was answered then
 
 A partnership's events are kept by their own time on both bases: stewards record decisions as
@@ -27,11 +27,12 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 from pydantic import TypeAdapter, ValidationError
 
-from hub.application import Hub
-from hub.audit.ledger import Ledger
 from hub.domain.journey import Journey
 from hub.domain.partnership import Partnership
-from hub.projector import Projector
+from hub.keys.port import RecordKeys
+from hub.projection.updater import Projector
+from hub.store.application import Hub
+from hub.store.ledger import Ledger
 from projections.questions import answer, prepare, raw_answer
 from schemas.base import Rfc3339Time
 from schemas.errors import HubError
@@ -161,8 +162,15 @@ def replay_partnership(app: Hub, slug: str, cut: Cut) -> Partnership | None:
 class CutProjector(Projector):
     """The projection updater, keeping only the stored events the cut keeps."""
 
-    def __init__(self, app: Hub, con: duckdb.DuckDBPyConnection, place: Place, cut: Cut) -> None:
-        super().__init__(app, con, place)
+    def __init__(
+        self,
+        app: Hub,
+        con: duckdb.DuckDBPyConnection,
+        place: Place,
+        cut: Cut,
+        keys: RecordKeys,
+    ) -> None:
+        super().__init__(app, con, place, keys=keys)
         self.cut = cut
 
     def _rows(self, notifications: Any) -> Iterator[dict[str, object]]:
@@ -177,12 +185,14 @@ class CutProjector(Projector):
                 yield notification
 
 
-def replay_projections(app: Hub, place: Place, cut: Cut) -> duckdb.DuckDBPyConnection:
+def replay_projections(
+    app: Hub, keys: RecordKeys, place: Place, cut: Cut
+) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory projection (facts and staging) of what the cut keeps; ask it with
     `projections.questions.answer` (controlled) or `raw_answer` (auditors' exact figures)."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    CutProjector(app, con, place, cut).catch_up()
+    CutProjector(app, con, place, cut, keys).catch_up()
     prepare(con, place)
     return con
 
@@ -195,6 +205,7 @@ def state_of(aggregate: Any) -> dict[str, Any]:
 
 def replay_document(
     app: Hub,
+    keys: RecordKeys,
     cut: Cut,
     *,
     journey: str | None = None,
@@ -221,7 +232,7 @@ def replay_document(
         if place is None:
             raise ReplayError("a question's replay needs the place file")
         the_place = place()
-        con = replay_projections(app, the_place, cut)
+        con = replay_projections(app, keys, the_place, cut)
         try:
             if exact:
                 document["rows"] = raw_answer(con, question, list(by), period, the_place)

@@ -18,8 +18,9 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from hub.audit.ledger import Ledger, extend, leaf_data
-from hub.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from hub.store.leaves import extend, leaf_data
+from hub.store.ledger import Ledger
+from hub.store.merkle import EMPTY_ROOT, leaf_hash, node_hash
 
 Kind = Literal["altered", "reordered", "deleted", "inserted", "ledger", "checkpoint"]
 PROGRESS_EVERY = 10_000

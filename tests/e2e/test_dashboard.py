@@ -11,9 +11,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Response
 
-from hub.api.keys import KeyStore
-from hub.bootstrap import Settings, open_hub
-from hub.demo import quiet, run_demo
+from hub.access.keys import KeyStore
+from hub.bootstrap import open_hub
+from hub.demo.run import quiet, run_demo
+from hub.settings import Settings
 from tests.e2e.conftest import Browser, screenshot_path
 from tests.integration.served import serving
 

@@ -9,10 +9,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from hub.application import Hub
-from hub.bootstrap import Settings
-from hub.projector import Projector
-from hub.sealing import RecordKeys
+from hub.bootstrap import record_keys_of
+from hub.keys.port import RecordKeys
+from hub.projection.updater import Projector
+from hub.settings import Settings
+from hub.store.application import Hub
 from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import Place
 
@@ -81,7 +82,7 @@ def answers(app: Hub, place: Place, keys: RecordKeys | None = None) -> dict[str,
     payloads opened with `keys` (default: the key store beside the app's store)."""
     con = duckdb.connect()
     try:
-        Projector(app, con, place, keys=keys).catch_up()
+        Projector(app, con, place, keys=keys or record_keys_of(app)).catch_up()
         prepare(con, place)
         return {
             slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()

@@ -10,7 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from hub.api.app import create_app
-from hub.bootstrap import Settings
+from hub.settings import Settings
 
 
 def free_port() -> int:

@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.access.keys import KeyStore
 from hub.api.app import create_app
-from hub.api.keys import KeyStore
 from hub.audit.checkpoint import CheckpointFile, verify_note
-from hub.audit.merkle import verify_consistency, verify_inclusion
-from hub.bootstrap import Settings, open_hub
-from hub.demo import quiet, run_demo
+from hub.bootstrap import open_hub
+from hub.demo.run import quiet, run_demo
+from hub.settings import Settings
+from hub.store.merkle import verify_consistency, verify_inclusion
 from tests.conftest import SHARED
 from tests.integration.served import serving
 from tests.unit.test_events import EXAMPLES, _event

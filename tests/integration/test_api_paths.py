@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 
 from connectors.csv_connector import CsvConnector
+from connectors.http_sender import HttpPublisher, publish_over_http
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser, new_key_file
 from connectors.synth import synthesise
-from hub.api.keys import KeyStore
-from hub.bootstrap import Settings, open_hub
-from hub.http_publish import HttpPublisher, publish_over_http
+from hub.access.keys import KeyStore
+from hub.bootstrap import open_hub
+from hub.settings import Settings
 from projections.questions import QUESTIONS
 from schemas.place import load_place
 from tests.integration.served import serving

@@ -11,9 +11,10 @@ import pytest
 from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
-from hub.answers import DEMO_VIEWS, Projections
-from hub.bootstrap import Runtime, Settings, open_hub
-from hub.demo import quiet, run_demo
+from hub.bootstrap import Runtime, open_hub, open_projections
+from hub.demo.run import quiet, run_demo
+from hub.projection.answers import DEMO_VIEWS
+from hub.settings import Settings
 from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place, load_place
 
@@ -34,7 +35,7 @@ def hub(data_dir: Path) -> Iterator[Runtime]:
 
 def _answers(hub: Runtime, data_dir: Path) -> dict[str, Any]:
     place = load_place(data_dir / "place" / "place.toml")
-    with Projections(hub, place) as projections:
+    with open_projections(hub, place) as projections:
         projections.catch_up()
         return {
             f"{slug}/{','.join(by)}": projections.answer(slug, by, None).to_json()
@@ -115,7 +116,7 @@ def _agency_events(data_dir: Path, place: Place, slug: str) -> list[dict[str, An
 
 
 def _referrals_by_need(hub: Runtime, place: Place) -> dict[str, int]:
-    with Projections(hub, place) as projections:
+    with open_projections(hub, place) as projections:
         projections.catch_up()
         rows = raw_answer(projections.con, "demand", ["need"], None, place)
     totals: dict[str, int] = {}

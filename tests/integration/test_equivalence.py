@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from hub.answers import Projections
-from hub.bootstrap import Settings, open_hub
-from hub.demo import quiet, run_demo
+from hub.bootstrap import open_hub, open_projections
+from hub.demo.run import quiet, run_demo
+from hub.settings import Settings
 from projections.questions import QUESTIONS
 from tests.integration.conftest import answers
 
@@ -30,7 +30,7 @@ def run_path(settings: Settings) -> dict[str, Any]:
         else:
             applied = run.applied
         shown: dict[str, Any] = {}
-        with Projections(hub, run.place) as projections:
+        with open_projections(hub, run.place) as projections:
             projections.catch_up()
             for slug, question in QUESTIONS.items():
                 for by in ([], *([cut] for cut in question.cuts)):

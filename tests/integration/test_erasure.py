@@ -16,16 +16,17 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from hub.answers import Projections
-from hub.api.keys import KeyStore
+from hub.access.keys import KeyStore
 from hub.audit.auditor import Audit
 from hub.audit.replay import Cut, replay_projections
-from hub.bootstrap import Runtime, Settings, open_hub, postgres_connect
+from hub.bootstrap import Runtime, open_hub, open_projections, postgres_connect
 from hub.cli import app as cli
-from hub.demo import quiet, run_demo
-from hub.erasure import UnknownRecordError, erase, erasures
-from hub.projector import RECORDED, Projector
-from hub.sealing import Record, unseal
+from hub.demo.run import quiet, run_demo
+from hub.erasure.erase import UnknownRecordError, erasures
+from hub.keys.port import Record
+from hub.keys.sealing import unseal
+from hub.projection.updater import RECORDED, Projector
+from hub.settings import Settings
 from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import Place, load_place
 from tests.integration.conftest import answers
@@ -150,7 +151,7 @@ def contacts(exact: dict[str, Any]) -> int:
 
 def file_contacts(hub: Runtime, place: Place) -> int:
     """The contacts counted by the projection file the hub answers from (exact)."""
-    with Projections(hub, place) as projections:
+    with open_projections(hub, place) as projections:
         projections.catch_up()
         rows = raw_answer(projections.con, "demand", [], None, place)
     return sum(int(str(row["count_contacts"])) for row in rows)
@@ -198,7 +199,7 @@ def test_an_erased_record_is_nowhere_and_in_no_answer_and_the_ledger_still_verif
             assert holding(logs_and_stores, secret) == []
 
         stored_up_to = hub.app.recorder.max_notification_id() or 0
-        done = erase(hub, AGENCY, RECORD_REF)
+        done = hub.erase(AGENCY, RECORD_REF)
         assert (done.agency, done.recordref, done.events, done.repeated) == (
             AGENCY,
             record[1],
@@ -225,26 +226,28 @@ def test_an_erased_record_is_nowhere_and_in_no_answer_and_the_ledger_still_verif
         assert holding(files_under(data), CANARY.encode()) == []
         # The stored events are as they were: the ledger verifies. A replay, even of a moment
         # before the erasure, cannot show the record either.
-        assert Audit(hub.app, settings).verify().ok
-        replayed = replay_projections(hub.app, place, Cut.at_position(stored_up_to))
+        assert Audit(hub.app, settings, hub.record_keys).verify().ok
+        replayed = replay_projections(
+            hub.app, hub.record_keys, place, Cut.at_position(stored_up_to)
+        )
         try:
             gone = "select count(*) from facts where recordref = ?"
             assert replayed.execute(gone, [record[1]]).fetchall() == [(0,)]
             assert replayed.execute("select count(*) from facts").fetchall() != [(0,)]
         finally:
             replayed.close()
-        assert [(e.agency, e.recordref, e.events) for e in erasures(hub)] == [
+        assert [(e.agency, e.recordref, e.events) for e in erasures(hub.record_keys)] == [
             (AGENCY, record[1], 2)
         ]
-        again = erase(hub, AGENCY, RECORD_REF)
+        again = hub.erase(AGENCY, RECORD_REF)
         assert (again.repeated, again.erased_at) == (True, done.erased_at)
         # The record takes no new version; another agency cannot erase it; unknown is unknown.
         (outcome,) = hub.ingest.submit(AGENCY, [canary(3, place.localities[0].code, "x")])
         assert (outcome.status, outcome.field) == ("rejected", "recordref")
         with pytest.raises(UnknownRecordError, match=f"agency nhs-gp has no record {RECORD_REF}"):
-            erase(hub, "nhs-gp", RECORD_REF)
+            hub.erase("nhs-gp", RECORD_REF)
         with pytest.raises(UnknownRecordError):
-            erase(hub, AGENCY, "0" * 64)
+            hub.erase(AGENCY, "0" * 64)
 
 
 def test_hub_erase_answers_what_it_erased_and_exits_2_for_an_unknown_record(

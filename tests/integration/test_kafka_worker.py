@@ -15,14 +15,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hub.application import Hub
-from hub.bootstrap import Settings, open_hub, open_store
-from hub.demo import DemoRun, quiet, run_demo
+from hub.bootstrap import open_hub, open_store, record_keys_of
+from hub.demo.run import DemoRun, quiet, run_demo
+from hub.keys.sealing import unseal
+from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import LogRecord
 from hub.log.kafka import KafkaLog
-from hub.rejected import pending
-from hub.sealing import EmbeddedRecordKeys, keys_beside, unseal
-from hub.worker import Worker
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.worker.rejected import pending
+from hub.worker.worker import Worker
 from schemas.place import load_place
 from tests.integration.conftest import answers, journeys, settings_env, stored
 
@@ -62,7 +64,7 @@ def test_two_workers_in_one_group_share_the_partitions_and_store_what_one_does(
     try:
         assert sum(shares) >= sum(a.accepted for a in run.agencies)
         assert journeys(stored(two)) == journeys(stored(one))
-        keys = keys_beside(two.recorder)  # the hub's record keys (in the PostgreSQL store)
+        keys = record_keys_of(two)  # the hub's record keys (in the PostgreSQL store)
         assert answers(two, place) == answers(one, place, keys)
     finally:
         two.close()

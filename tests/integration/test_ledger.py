@@ -15,14 +15,16 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from hub.application import Hub
 from hub.audit.auditor import Audit
 from hub.audit.checkpoint import CheckpointError, SigningKey, verify_note
-from hub.audit.ledger import TABLE, Ledger, event_leaf, extend, frontier_keys, leaf_data
-from hub.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
-from hub.bootstrap import Settings, open_hub, open_store, postgres_connect
+from hub.bootstrap import open_hub, open_store, postgres_connect, record_keys_of
 from hub.cli import app as cli
-from hub.demo import quiet, run_demo
+from hub.demo.run import quiet, run_demo
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.store.leaves import TABLE, event_leaf, extend, frontier_keys, leaf_data
+from hub.store.ledger import Ledger
+from hub.store.merkle import leaf_hash, verify_consistency, verify_inclusion
 from tests.integration.conftest import settings_env
 
 STORES = ["sqlite", "postgres"]
@@ -203,7 +205,7 @@ def test_a_store_rewritten_with_a_new_ledger_fails_against_a_kept_checkpoint(
     (settings.data_dir / "audit" / "checkpoints.txt").unlink()
     app = open_store(settings)
     try:
-        Audit(app, settings).checkpoint()
+        Audit(app, settings, record_keys_of(app)).checkpoint()
     finally:
         app.close()
     assert audit_cli(settings, "verify")[0] == 0  # nothing inside the hub can tell
@@ -229,7 +231,7 @@ def test_proofs_and_checkpoints_verify(audited: tuple[Settings, Tamperer]) -> No
     settings, _ = audited
     app: Hub = open_store(settings)
     try:
-        audit = Audit(app, settings)
+        audit = Audit(app, settings, record_keys_of(app))
         size = audit.ledger.size()
         stored = app.recorder.select_notifications(start=1, limit=size)
         first_leaf = event_leaf(stored[0])

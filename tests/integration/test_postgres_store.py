@@ -7,13 +7,14 @@ from typing import Any
 import duckdb
 import pytest
 
-from hub.application import Hub
-from hub.bootstrap import Settings, open_hub, open_store
-from hub.demo import quiet, run_demo
+from hub.bootstrap import open_hub, open_store
+from hub.demo.run import quiet, run_demo
+from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog
-from hub.projector import Projector
-from hub.sealing import EmbeddedRecordKeys
-from hub.worker import Worker
+from hub.projection.updater import Projector
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.worker.worker import Worker
 from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import load_place
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hub.bootstrap import Settings, open_hub
-from hub.demo import quiet, run_demo
+from hub.bootstrap import open_hub
+from hub.demo.run import quiet, run_demo
+from hub.settings import Settings
 
 ROOT = Path(__file__).parents[2]
 

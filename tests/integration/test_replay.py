@@ -25,16 +25,16 @@ from typer.testing import CliRunner
 from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
-from hub.application import Hub
-from hub.audit.ledger import Ledger
-from hub.audit.merkle import verify_inclusion
 from hub.audit.replay import Cut, replay_journey, replay_projections
-from hub.bootstrap import Runtime, Settings, open_hub, open_store, postgres_connect
+from hub.bootstrap import Runtime, open_hub, open_store, postgres_connect, record_keys_of
 from hub.cli import app as cli
-from hub.demo import quiet, run_demo
+from hub.demo.run import quiet, run_demo
 from hub.domain.journey import Journey
-from hub.projector import Projector
-from hub.sealing import keys_beside
+from hub.projection.updater import Projector
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.store.ledger import Ledger
+from hub.store.merkle import verify_inclusion
 from projections.questions import QUESTIONS, lineage, prepare, raw_answer
 from schemas.place import Place
 from tests.integration.conftest import settings_env
@@ -98,13 +98,15 @@ def test_replay_at_a_position_equals_a_rebuild_of_the_store_cut_there(
         try:
             fresh = duckdb.connect()
             # The copy's events are sealed under the hub's record keys.
-            Projector(copy, fresh, place, keys=keys_beside(app.recorder)).catch_up()
+            Projector(copy, fresh, place, keys=record_keys_of(app)).catch_up()
             prepare(fresh, place)
-            replayed = replay_projections(app, place, Cut.at_position(position))
+            replayed = replay_projections(
+                app, record_keys_of(app), place, Cut.at_position(position)
+            )
             expected = all_answers(fresh, place)
             assert expected == all_answers(replayed, place)
             assert expected != all_answers(
-                replay_projections(app, place, Cut.at_position(end)), place
+                replay_projections(app, record_keys_of(app), place, Cut.at_position(end)), place
             )
             rows = Ledger.of(app.recorder).query(
                 "SELECT DISTINCT state FROM {events} WHERE topic = ?",
@@ -166,9 +168,9 @@ def test_event_basis_includes_late_arrivals_record_basis_does_not(
         month = str(event["time"])[:7]
         person = hub.ingest.rekey(str(event["subject"]))
 
-        record = replay_projections(hub.app, place, Cut.as_of(moment, "record"))
-        by_event = replay_projections(hub.app, place, Cut.as_of(moment, "event"))
-        at_position = replay_projections(hub.app, place, Cut.at_position(before))
+        record = replay_projections(hub.app, hub.record_keys, place, Cut.as_of(moment, "record"))
+        by_event = replay_projections(hub.app, hub.record_keys, place, Cut.as_of(moment, "event"))
+        at_position = replay_projections(hub.app, hub.record_keys, place, Cut.at_position(before))
         assert demand_total(by_event, place, month) == demand_total(record, place, month) + 1
         assert all_answers(record, place) == all_answers(at_position, place)
         late = f"urn:agency:{place.agencies[0].slug}"
@@ -184,7 +186,10 @@ def test_lineage_counts_equal_every_cell_of_demand(place_run: tuple[Settings, Pl
     app = open_store(settings)
     try:
         con = replay_projections(
-            app, place, Cut.at_position(app.recorder.max_notification_id() or 0)
+            app,
+            record_keys_of(app),
+            place,
+            Cut.at_position(app.recorder.max_notification_id() or 0),
         )
         by = ["locality", "agency"]
         rows = raw_answer(con, "demand", by, None, place)

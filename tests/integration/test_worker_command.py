@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from hub.bootstrap import Settings, open_hub
-from hub.demo import quiet, run_demo
+from hub.bootstrap import open_hub
+from hub.demo.run import quiet, run_demo
+from hub.settings import Settings
 
 
 def _hub(*args: str, data_dir: Path, wait: bool = True) -> subprocess.Popen[str]:

@@ -14,11 +14,12 @@ from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import Pseudonymiser
 from connectors.synth import synthesise
-from hub.application import Hub
-from hub.ingest import Ingest, SqliteSeen
+from hub.ingest.seen import SqliteSeen
+from hub.ingest.service import Ingest
+from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog
-from hub.sealing import EmbeddedRecordKeys
-from hub.worker import Worker
+from hub.store.application import Hub
+from hub.worker.worker import Worker
 from schemas.place import load_place
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SLOW_WORKER = """
 import sys, time
 from pathlib import Path
-from hub.application import Hub
+from hub.store.application import Hub
 from hub.log import EmbeddedLog
-from hub.worker import Worker
+from hub.worker.worker import Worker
 
 class Slow(Worker):
     def step(self, partition):

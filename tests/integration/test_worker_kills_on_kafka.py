@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hub.application import Hub
-from hub.bootstrap import Settings, open_hub, open_store
-from hub.demo import quiet, run_demo
+from hub.bootstrap import open_hub, open_store, record_keys_of
+from hub.demo.run import quiet, run_demo
 from hub.log.kafka import KafkaLog
-from hub.sealing import keys_beside
-from hub.worker import Worker, tracking_name
+from hub.settings import Settings
+from hub.store.application import Hub
+from hub.worker.worker import Worker, tracking_name
 from schemas.place import load_place
 from tests.integration.conftest import answers, journeys, settings_env, stored
 
@@ -109,7 +109,7 @@ def test_sigkilled_workers_lose_and_double_nothing(
         try:
             assert Worker(clean, log, batch_size=1000).run_until_caught_up() == total
             clean_journeys = journeys(stored(clean))
-            clean_answers = answers(clean, place, keys_beside(store.recorder))
+            clean_answers = answers(clean, place, record_keys_of(store))
         finally:
             clean.close()
     finally:

@@ -4,7 +4,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from hub.audit.cli import audit_app
+from hub.cli.audit import audit_app
 
 AUDIT_COMMANDS = sorted(get_command(audit_app).commands)  # type: ignore[attr-defined]
 

@@ -20,7 +20,7 @@ from hub.audit.checkpoint import (
     verify_note,
     verify_note_text,
 )
-from hub.audit.merkle import leaf_hash, root_of
+from hub.store.merkle import leaf_hash, root_of
 
 ORIGIN = "hub.example/ledger"
 

@@ -4,11 +4,12 @@ leaf, never for a ledger that has not grown; every note it appends verifies."""
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.application import Hub
 from hub.audit.auditor import Audit, Checkpointer
 from hub.audit.checkpoint import verify_note
-from hub.bootstrap import Settings
+from hub.bootstrap import record_keys_of
 from hub.domain.journey import Journey
+from hub.settings import Settings
+from hub.store.application import Hub
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -22,7 +23,7 @@ def test_signs_after_every_n_leaves_or_t_seconds_with_new_leaves(tmp_path: Path)
         }
     )
     now = [0.0]
-    audit = Audit(app, settings)
+    audit = Audit(app, settings, record_keys_of(app))
     signer = Checkpointer(audit, every=5, seconds=60, clock=lambda: now[0])
 
     made = [0]

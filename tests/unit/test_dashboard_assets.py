@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from hub.api import dashboard
 from hub.api.app import create_app
-from hub.bootstrap import Settings
+from hub.settings import Settings
 
 STATIC = Path(dashboard.__file__).parent / "static"
 PAGES = ["/dashboard", "/dashboard/demand", "/dashboard/accountability", "/dashboard/audit"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from connectors.synth import synthesise
-from hub.guard import identifier_kind
+from hub.ingest.guard import identifier_kind
 from schemas.place import load_place
 
 

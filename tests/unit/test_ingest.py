@@ -8,9 +8,12 @@ from typing import Any
 import orjson
 import pytest
 
-from hub.ingest import Ingest, Seen, SqliteSeen
+from hub.ingest.seen import Seen, SqliteSeen
+from hub.ingest.service import Ingest
+from hub.keys.port import RecordKeys
+from hub.keys.sealing import unseal
+from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, EventLog
-from hub.sealing import EmbeddedRecordKeys, RecordKeys, unseal
 from tests.unit.test_events import EXAMPLES, RECORD, _event
 
 HUB_KEY = b"h" * 32

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from hub.application import Hub
 from hub.domain.journey import OBJECTION, Journey, JourneyError
+from hub.store.application import Hub
 
 AT = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.api.keys import CredentialError, KeyStore
+from hub.access.keys import CredentialError, KeyStore
 from hub.cli import app
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.audit.merkle import (
+from hub.store.merkle import (
     EMPTY_ROOT,
     ProofError,
     consistency_proof,

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from hub.domain.partnership import Partnership, PartnershipError, Review, Revision
-from hub.partnerships import PartnershipNotFound, Partnerships
+from hub.store.partnerships import PartnershipNotFound, Partnerships
 from schemas.errors import HubError
 from schemas.outcomes import AttainmentRule, CohortRule, OutcomeDefinition
 from schemas.place import Commitment, Place

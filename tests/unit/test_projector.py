@@ -9,13 +9,15 @@ from typing import Any
 import duckdb
 import pytest
 
-from hub.application import Hub
 from hub.domain.journey import Journey
-from hub.ingest import Ingest, SqliteSeen
+from hub.ingest.seen import SqliteSeen
+from hub.ingest.service import Ingest
+from hub.keys.sealing import SealError
+from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog
-from hub.projector import Projector
-from hub.sealing import EmbeddedRecordKeys, SealError
-from hub.worker import Worker
+from hub.projection.updater import Projector
+from hub.store.application import Hub
+from hub.worker.worker import Worker
 from projections.questions import prepare
 from schemas.place import Place
 from tests.unit.test_events import EXAMPLES, _event

@@ -6,10 +6,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hub.application import Hub
 from hub.log import EmbeddedLog, LogRecord
-from hub.rejected import pending, resend
-from hub.worker import Worker
+from hub.store.application import Hub
+from hub.worker.rejected import pending, resend
+from hub.worker.worker import Worker
 from schemas.errors import HubError
 from tests.unit.test_worker import app, log  # noqa: F401  (fixtures)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.sealing import EmbeddedRecordKeys, SealError, keys_beside, new_key, seal, unseal
+from hub.bootstrap import record_keys_of
+from hub.keys.sealing import SealError, new_key, seal, unseal
+from hub.keys.sqlite import EmbeddedRecordKeys
 from schemas.errors import HubError
 
 SOURCE = "urn:agency:police-north"
@@ -108,8 +110,8 @@ def test_an_erased_key_is_gone_from_the_key_store_files_and_stays_erased(tmp_pat
 
 
 def test_the_key_store_beside_an_in_memory_event_store_must_be_given() -> None:
-    from hub.application import Hub
+    from hub.store.application import Hub
 
     app = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     with pytest.raises(HubError, match="pass the key store"):
-        keys_beside(app.recorder)
+        record_keys_of(app)

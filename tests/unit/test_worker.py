@@ -7,11 +7,12 @@ from typing import Any
 import orjson
 import pytest
 
-from hub.application import Hub
-from hub.ingest import Ingest, SqliteSeen
+from hub.ingest.seen import SqliteSeen
+from hub.ingest.service import Ingest
+from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, LogRecord
-from hub.sealing import EmbeddedRecordKeys
-from hub.worker import Worker, tracking_name
+from hub.store.application import Hub
+from hub.worker.worker import Worker, tracking_name
 from tests.unit.test_events import EXAMPLES, _event
 
 HUB_KEY = b"h" * 32

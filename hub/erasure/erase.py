@@ -1,7 +1,7 @@
 """Erasure: an agency's record made unreadable everywhere, while every stored event stays as it
 was (the audit ledger still verifies).
 
-Every event's personal payload was sealed at ingest under its record's key (`hub.sealing`), so
+Every event's personal payload was sealed at ingest under its record's key (`hub.keys.sealing`), so
 erasing the record is deleting that key: every copy of its events (the log, the rejected log,
 the event store, a Kafka segment nobody can edit) becomes ciphertext nobody can open. Then:
 the key store is rewritten so the key's bytes remain nowhere in it (SQLite: secure_delete,
@@ -9,9 +9,9 @@ checkpoint, VACUUM; PostgreSQL: VACUUM FULL), the erasure itself is kept in the 
 (which record, when, how many stored events: no payload), and the DuckDB projections are
 deleted, to be loaded again without the record.
 
-    done = erase(runtime, "police-north", recordref)  # the recordref the agency sent
+    done = runtime.erase("police-north", recordref)  # the recordref the agency sent
     done.events, done.erased_at
-    erasures(runtime)                                  # every erasure made, oldest first
+    erasures(runtime.record_keys)                    # every erasure made, oldest first
 
 Erasing is idempotent: asked again, it scrubs again and answers what was erased then.
 """
@@ -20,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hub.answers import check_projections_free, drop_projections
-from hub.audit.ledger import Ledger, LedgerError
-from hub.bootstrap import Runtime
-from hub.projector import RECORDED
-from hub.sealing import Record
+from hub.keys.port import Record, RecordKeys
+from hub.projection.answers import check_projections_free, drop_projections
+from hub.projection.updater import RECORDED
+from hub.settings import DataFolder
+from hub.store.application import Hub
+from hub.store.ledger import Ledger, LedgerError
 from schemas.errors import HubError
 from schemas.events import agency_urn
 
@@ -47,50 +48,53 @@ class Erasure:
 
 
 def erase(
-    runtime: Runtime,
+    keys: RecordKeys,
+    rekey: Callable[[str], str],
+    app: Hub,
+    folder: DataFolder,
     agency: str,
     recordref: str,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Erasure:
-    """Erase one record of `agency` (its slug): `recordref` is the record's pseudonym as the
-    agency sent it (or as the hub stores it). Raises UnknownRecordError if the agency has no
-    such record, HubError if another process holds the projections open."""
+    """Erase one record of `agency` (its slug) from `keys`: `recordref` is the record's
+    pseudonym as the agency sent it (`rekey` gives the hub's) or as the hub stores it; `app`'s
+    store counts its events; `folder`'s projections are dropped. Raises UnknownRecordError if
+    the agency has no such record, HubError if another process holds the projections open."""
     source = agency_urn(agency)
-    candidates = [(source, runtime.ingest.rekey(recordref)), (source, recordref)]
-    known = runtime.record_keys.lookup(candidates)
+    candidates = [(source, rekey(recordref)), (source, recordref)]
+    known = keys.lookup(candidates)
     record = next((c for c in candidates if c in known), None)
     if record is None:
         raise UnknownRecordError(
             f"agency {agency} has no record {recordref}: give the record's pseudonym as the "
             "agency sent it (the `recordref` of its events)"
         )
-    data_dir = runtime.settings.data_dir
     repeated = known[record] is not None
     if not repeated:
-        check_projections_free(data_dir)  # before anything changes
-        runtime.record_keys.erase(record, clock(), stored_events(runtime, record))
-    runtime.record_keys.scrub()
-    drop_projections(data_dir)
-    done = next(e for e in runtime.record_keys.erasures() if (e.source, e.recordref) == record)
+        check_projections_free(folder.projections)  # before anything changes
+        keys.erase(record, clock(), stored_events(app, record))
+    keys.scrub()
+    drop_projections(folder.projections)
+    done = next(e for e in keys.erasures() if (e.source, e.recordref) == record)
     return Erasure(agency, record[1], done.events, done.erased_at, repeated)
 
 
-def erasures(runtime: Runtime) -> list[Erasure]:
+def erasures(keys: RecordKeys) -> list[Erasure]:
     """Every erasure made, oldest first."""
     return [
         Erasure(e.source.removeprefix("urn:agency:"), e.recordref, e.events, e.erased_at)
-        for e in runtime.record_keys.erasures()
+        for e in keys.erasures()
     ]
 
 
-def stored_events(runtime: Runtime, record: Record) -> int:
+def stored_events(app: Hub, record: Record) -> int:
     """How many stored events record an event of `record` (every version)."""
     source, recordref = record
     needle, owner = f'"recordref":"{recordref}"'.encode(), f'"source":"{source}"'.encode()
     try:
-        ledger = Ledger.of(runtime.app.recorder)
+        ledger = Ledger.of(app.recorder)
     except LedgerError:  # a store without a ledger (in memory): read it through
-        return _stored_events_read_through(runtime, needle, owner)
+        return _stored_events_read_through(app, needle, owner)
     if ledger.postgres:
         query = "SELECT state FROM {events} WHERE topic = ? AND position(?::bytea in state) > 0"
     else:
@@ -98,8 +102,8 @@ def stored_events(runtime: Runtime, record: Record) -> int:
     return sum(owner in bytes(state) for (state,) in ledger.query(query, [RECORDED, needle]))
 
 
-def _stored_events_read_through(runtime: Runtime, needle: bytes, owner: bytes) -> int:
-    recorder, count, start = runtime.app.recorder, 0, 1
+def _stored_events_read_through(app: Hub, needle: bytes, owner: bytes) -> int:
+    recorder, count, start = app.recorder, 0, 1
     while batch := recorder.select_notifications(start=start, limit=10_000, topics=[RECORDED]):
         count += sum(needle in n.state and owner in n.state for n in batch)
         start = batch[-1].id + 1

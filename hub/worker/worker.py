@@ -30,16 +30,14 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hub.application import Hub
 from hub.domain.journey import Journey
+from hub.keys.sealing import SEALED_PATTERN
 from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
-from hub.sealing import SEALED_PATTERN
+from hub.settings import WORKER_GROUP
+from hub.store.application import Hub
 from schemas.base import Pseudonym, Rfc3339Time, Version, format_rfc3339
 from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
 from schemas.validation import describe
-
-GROUP = "hub-worker"
-REJECTED_LOG = "hub.events.rejected.v1"
 
 
 def tracking_name(log: EventLog, partition: int) -> str:
@@ -49,7 +47,7 @@ def tracking_name(log: EventLog, partition: int) -> str:
 
 class StoredEvent(BaseModel):
     """An entry of the log as the worker needs it: an agency event as ingest stored it, its
-    personal payload sealed (`hub.sealing`): the worker carries it as it is, never opens it."""
+    personal payload sealed (`hub.keys.sealing`): the worker carries it as it is, never opens it."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
@@ -195,7 +193,7 @@ class Worker:
         self,
         stop: Callable[[], bool],
         progress: Callable[[int], None] | None = None,
-        group: str = GROUP,
+        group: str = WORKER_GROUP,
         poll_s: float = 0.5,
     ) -> int:
         """Apply the log as a member of the reader group `group` until `stop()` is true

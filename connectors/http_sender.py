@@ -18,9 +18,9 @@ import httpx
 import orjson
 
 from connectors.csv_connector import CsvConnector
-from hub.demo import AgencyRun, publish_with
-from hub.ingest import Outcome
+from connectors.publish import AgencyRun, publish_with
 from schemas.errors import HubError
+from schemas.submission import Outcome
 
 BATCH = "application/cloudevents-batch+json"
 RETRY_STATUS = {429, 500, 502, 503, 504}

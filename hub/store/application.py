@@ -19,9 +19,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from hub.audit.ledger import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from hub.domain.journey import Journey
-from hub.partnerships import Partnerships
+from hub.store.partnerships import Partnerships
+from hub.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
 CHUNK = 500  # ids per query (SQLite allows 32,766 parameters; PostgreSQL takes an array)
 

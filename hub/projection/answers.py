@@ -4,7 +4,7 @@ This process owns `projections.duckdb` while it runs (DuckDB allows no second wr
 first loads whatever the store holds beyond the position it reached, then answers. Every figure
 leaves through `projections.questions.answer`, that is through disclosure control.
 
-    with Projections(hub, place) as projections:
+    with open_projections(hub, place) as projections:
         projections.catch_up()
         table = projections.answer("demand", by=["sector"], period=("2025-01", "2025-03"))
 
@@ -19,14 +19,13 @@ from types import TracebackType
 
 import duckdb
 
-from hub.bootstrap import Runtime
-from hub.projector import Projector
+from hub.keys.port import RecordKeys
+from hub.projection.updater import Projector
+from hub.store.application import Hub
 from projections.disclosure import ControlledTable
 from projections.questions import answer, prepare
 from schemas.errors import HubError
 from schemas.place import Place
-
-PROJECTIONS_FILE = "projections.duckdb"
 
 # What `hub demo` shows of each question: its cuts, and how many months back from the latest.
 DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
@@ -43,13 +42,13 @@ DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
 class Projections:
     """The projection file of one data folder, caught up and answering."""
 
-    def __init__(self, hub: Runtime, place: Place) -> None:
-        self.path: Path = hub.settings.data_dir / PROJECTIONS_FILE
+    def __init__(self, app: Hub, keys: RecordKeys, path: Path, place: Place) -> None:
+        self.path = path
         self.place = place
         # The hub shows its own progress; DuckDB's bar would write over logs and tables.
         self.con = duckdb.connect(str(self.path))
         self.con.execute("SET enable_progress_bar = false")
-        self.projector = Projector(hub.app, self.con, place, keys=hub.record_keys)
+        self.projector = Projector(app, self.con, place, keys=keys)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Load what the store holds beyond the last position; rebuild the staging tables only
@@ -87,9 +86,8 @@ class Projections:
         self.close()
 
 
-def check_projections_free(data_dir: Path) -> None:
+def check_projections_free(path: Path) -> None:
     """Raise HubError if another process has the projection file open (DuckDB allows one)."""
-    path = data_dir / PROJECTIONS_FILE
     if not path.exists():
         return
     try:
@@ -101,12 +99,11 @@ def check_projections_free(data_dir: Path) -> None:
         ) from None
 
 
-def drop_projections(data_dir: Path) -> None:
+def drop_projections(path: Path) -> None:
     """Delete the projection file and its write-ahead log, so nothing loaded into them remains
     (a DELETE would leave the old bytes in free blocks); the next `Projections` loads them
     again from the store. Raises HubError, deleting nothing, while another process has them."""
-    check_projections_free(data_dir)
-    path = data_dir / PROJECTIONS_FILE
+    check_projections_free(path)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
 

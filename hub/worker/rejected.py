@@ -19,7 +19,7 @@ import orjson
 from pydantic import ValidationError
 
 from hub.log import EventLog, LogRecord
-from hub.worker import StoredEvent
+from hub.worker.worker import StoredEvent
 from schemas.base import format_rfc3339
 from schemas.errors import HubError
 from schemas.validation import describe

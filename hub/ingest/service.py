@@ -10,96 +10,37 @@ are keyed again with the hub's own key (DOMAIN.md), and the event id is derived 
 hub-stage record pseudonym, so nothing the place key can reproduce is ever stored.
 
 What is appended says nothing about the person in clear either: the event's `locality` and
-`data` are sealed under its record's key (`hub.sealing`, `sealed`: base64 of nonce and
+`data` are sealed under its record's key (`hub.keys.sealing`, `sealed`: base64 of nonce and
 ciphertext); only what routing and dedupe need stays in clear (id, source, type, subject, time,
 recordref, recordversion, recordedat, keyversion). The log cannot forget one record (Kafka
 deletes only whole segments, by retention), so erasure deletes the key instead and every copy
 (log, rejected log, store) becomes unreadable at once. A record once erased takes no new events.
 """
 
-import sqlite3
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from connectors.pseudonym import keyed_sha256
-from hub.guard import identifier_kind
+from hub.ingest.guard import identifier_kind
+from hub.ingest.seen import Seen
+from hub.keys.port import Record, RecordKeys
+from hub.keys.sealing import seal
 from hub.log import EventLog, LogRecord
-from hub.sealing import Record, RecordKeys, seal
 from schemas.base import format_rfc3339
 from schemas.events import AgencyBatchAdapter, agency_urn, event_id
+from schemas.submission import Outcome
 from schemas.validation import describe_error
 
-Status = Literal["accepted", "duplicate", "rejected"]
 PSEUDONYM_FIELDS = frozenset({"unit", "recordref"})  # in `data`, at any depth
 SEALED_FIELDS = ("locality", "data")  # what the event says about the person
 ERASED = (
     "the record was erased at the agency's request and takes no more events: "
     "send it as a new record"
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one submitted event; `id` is the agency's own event id where it had one."""
-
-    status: Status
-    id: str | None = None
-    field: str | None = None
-    reason: str | None = None
-
-
-class Seen(ABC):
-    """The port that remembers which (source, hub event id) pairs have been accepted."""
-
-    @abstractmethod
-    def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Those of `keys` already accepted."""
-
-    @abstractmethod
-    def remember(self, keys: Sequence[tuple[str, str]]) -> None:
-        """Record `keys` as accepted (after they are safely in the log)."""
-
-
-class SqliteSeen(Seen):
-    """The embedded Seen: one SQLite table beside the log."""
-
-    def __init__(self, path: Path) -> None:
-        # Usable from any thread; callers that share it (the API) serialise their calls.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute(
-            "create table if not exists accepted (source text, id text, primary key (source, id))"
-            " without rowid"
-        )
-
-    def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        by_source: dict[str, list[str]] = {}
-        for source, id_ in keys:
-            by_source.setdefault(source, []).append(id_)
-        found: set[tuple[str, str]] = set()
-        for source, ids in by_source.items():
-            for first in range(0, len(ids), 400):  # within SQLite's limit on bound values
-                chunk = ids[first : first + 400]
-                marks = ",".join("?" * len(chunk))
-                query = f"select id from accepted where source = ? and id in ({marks})"
-                rows = self._db.execute(query, [source, *chunk]).fetchall()
-                found.update((source, row[0]) for row in rows)
-        return found
-
-    def remember(self, keys: Sequence[tuple[str, str]]) -> None:
-        with self._db:
-            self._db.execute("begin")
-            self._db.executemany("insert or ignore into accepted values (?, ?)", keys)
-
-    def close(self) -> None:
-        self._db.close()
 
 
 class Ingest:

@@ -17,180 +17,25 @@ recorders with the ledger rows added to the transaction that inserts the events.
     ledger.size(); ledger.root(ledger.size()); ledger.inclusion(5, ledger.size())
 """
 
-import functools
 import sqlite3
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
-from eventsourcing.postgres import PostgresProcessRecorder
-from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from eventsourcing.persistence import ApplicationRecorder
+from psycopg.sql import SQL, Identifier
 
-from hub.audit.merkle import leaf_hash, node_hash, path, proof, root_of, subtree_of
+from hub.store.leaves import TABLE, node_key
+from hub.store.merkle import path, proof, root_of, subtree_of
+from hub.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from schemas.errors import HubError
-
-TABLE = "hub_ledger"
-Row = tuple[int, int, bytes, int | None]  # size, level, hash, notification id (leaves only)
 
 
 class LedgerError(HubError):
     """The ledger cannot answer (no such leaf or size); the message says which."""
 
 
-_HEAD = struct.Struct(">16sQI").pack
-_LENGTH = struct.Struct(">I").pack
-
-
-def leaf_data(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
-    """The canonical bytes of a stored event: the originator id's 16 bytes, the version as an
-    unsigned 64-bit big-endian integer, then the topic (UTF-8) and the state, each after its
-    length as an unsigned 32-bit big-endian integer."""
-    if isinstance(originator_id, UUID):
-        uuid = originator_id.bytes
-    elif len(originator_id) == 32:  # as SQLite stores it: 32 hex digits
-        uuid = bytes.fromhex(originator_id)
-    else:
-        uuid = UUID(str(originator_id)).bytes
-    name = _topic_bytes(topic)
-    return b"".join((_HEAD(uuid, version, len(name)), name, _LENGTH(len(state)), state))
-
-
-@functools.lru_cache(maxsize=256)
-def _topic_bytes(topic: str) -> bytes:
-    return topic.encode("utf-8")
-
-
-def event_leaf(event: StoredEvent) -> bytes:
-    """The leaf hash of a stored event."""
-    return leaf_hash(
-        leaf_data(event.originator_id, event.originator_version, event.topic, event.state)
-    )
-
-
-def frontier_keys(size: int) -> list[tuple[int, int]]:
-    """The (size, level) keys of the complete subtrees a tree of `size` leaves splits into,
-    largest first: one per set bit of `size`."""
-    return [
-        ((size >> level) << level, level)
-        for level in reversed(range(size.bit_length()))
-        if size >> level & 1
-    ]
-
-
-def extend(size: int, frontier: dict[int, bytes], leaves: Sequence[tuple[int, bytes]]) -> list[Row]:
-    """The rows that append `leaves` (notification id, leaf hash) to a tree of `size` leaves
-    whose complete subtrees are `frontier` (level -> hash; updated in place)."""
-    rows: list[Row] = []
-    for notification_id, hashed in leaves:
-        size += 1
-        rows.append((size, 0, hashed, notification_id))
-        level, current = 0, hashed
-        while (size >> level) & 1 == 0:  # the new leaf completed a subtree one level up
-            current = node_hash(frontier.pop(level), current)
-            level += 1
-            rows.append((size, level, current, None))
-        frontier[level] = current
-    return rows
-
-
-def node_key(level: int, index: int) -> tuple[int, int]:
-    """The (size, level) key of the `index`th complete subtree of `2**level` leaves."""
-    return (index + 1) << level, level
-
-
 # -- writing: eventsourcing's recorders, with the ledger in the same transaction --------------
-
-SQLITE_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (size INTEGER NOT NULL, level INTEGER NOT NULL, "
-    "hash BLOB NOT NULL, notification_id INTEGER, PRIMARY KEY (size, level)) WITHOUT ROWID",
-    f"CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_notification ON {TABLE} (notification_id) "
-    "WHERE level = 0",
-)
-
-
-def _where_keys(keys: Sequence[tuple[int, int]], mark: str) -> str:
-    return " OR ".join([f"(size = {mark} AND level = {mark})"] * len(keys)) or "FALSE"
-
-
-class LedgerSQLiteRecorder(SQLiteProcessRecorder):
-    """eventsourcing's SQLite process recorder that also appends the events to the ledger."""
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *SQLITE_DDL]
-
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        if ids and stored_events:
-            # The first INSERT took SQLite's write lock, so no other writer moves the tree.
-            c.execute(f"SELECT MAX(size) FROM {TABLE}")
-            size = int(c.fetchone()[0] or 0)
-            keys = frontier_keys(size)
-            c.execute(
-                f"SELECT level, hash FROM {TABLE} WHERE {_where_keys(keys, '?')}",
-                [v for key in keys for v in key],
-            )
-            frontier = {int(r[0]): bytes(r[1]) for r in c.fetchall()}
-            leaves = [(i, event_leaf(e)) for i, e in zip(ids, stored_events, strict=True)]
-            c.executemany(
-                f"INSERT INTO {TABLE} (size, level, hash, notification_id) VALUES (?, ?, ?, ?)",
-                extend(size, frontier, leaves),
-            )
-        return ids
-
-
-class LedgerPostgresRecorder(PostgresProcessRecorder):
-    """eventsourcing's PostgreSQL process recorder that also appends the events to the ledger
-    (after the events table is locked and the notification ids are known)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        table = Identifier(self.datastore.schema, TABLE)
-        self.ledger_table: Composed = SQL("{}").format(table)
-        self.sql_create_statements += [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (size BIGINT NOT NULL, level SMALLINT NOT NULL, "
-                "hash BYTEA NOT NULL, notification_id BIGINT, PRIMARY KEY (size, level))"
-            ).format(table),
-            SQL(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (notification_id) WHERE level = 0"
-            ).format(Identifier(f"{TABLE}_notification"), table),
-        ]
-        if self.datastore.enable_db_functions:
-            raise HubError("the audit ledger needs POSTGRES_ENABLE_DB_FUNCTIONS off")
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            # eventsourcing holds the events table's EXCLUSIVE lock: writers are serialised.
-            curs.execute(SQL("SELECT MAX(size) AS size FROM {}").format(self.ledger_table))
-            row = curs.fetchone()
-            size = int(row["size"] or 0) if row else 0
-            keys = frontier_keys(size)
-            curs.execute(
-                SQL("SELECT level, hash FROM {} WHERE " + _where_keys(keys, "%s")).format(
-                    self.ledger_table
-                ),
-                [v for key in keys for v in key],
-            )
-            frontier = {int(r["level"]): bytes(r["hash"]) for r in curs.fetchall()}
-            leaves = [(i, event_leaf(e)) for i, e in zip(ids, stored_events, strict=True)]
-            curs.executemany(
-                SQL(
-                    "INSERT INTO {} (size, level, hash, notification_id) VALUES (%s, %s, %s, %s)"
-                ).format(self.ledger_table),
-                extend(size, frontier, leaves),
-            )
-        return ids
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hub.bootstrap import Settings
+from hub.settings import Settings
 from schemas.errors import HubError
 
 console = Console()

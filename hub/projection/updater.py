@@ -4,7 +4,7 @@ One process owns the DuckDB file (DuckDB lets no second process open a file bein
 The position reached is kept in the same DuckDB transaction as the rows it loaded, so an
 interrupted load resumes without losing or doubling a row.
 
-Each stored event's payload is opened with its record's key (`hub.sealing`, the keys of a batch
+Each stored event's payload is opened with its record's key (`hub.keys.sealing`, the keys of a batch
 fetched at once). A record whose key is gone was erased: its events are left out of the facts,
 and so of every answer. (An erased objection still keeps its person out of every answer, as a
 row without its payload: erasing a record must not lift an objection.)
@@ -19,9 +19,10 @@ from typing import Any
 import duckdb
 from eventsourcing.utils import get_topic
 
-from hub.application import Hub
 from hub.domain.journey import OBJECTION, Journey
-from hub.sealing import RecordKeys, SealError, keys_beside, unseal
+from hub.keys.port import RecordKeys
+from hub.keys.sealing import SealError, unseal
+from hub.store.application import Hub
 from projections.facts import create_facts, insert_facts
 from schemas.place import Place
 
@@ -56,11 +57,11 @@ class Projector:
         place: Place,
         batch: int = 5000,
         *,
-        keys: RecordKeys | None = None,
+        keys: RecordKeys,
     ):
-        """`keys`: the record keys (default: the key store beside the app's event store)."""
+        """`keys`: the record keys, which open each stored event's sealed payload."""
         self.app, self.con, self.batch = app, con, batch
-        self.keys = keys if keys is not None else keys_beside(app.recorder)
+        self.keys = keys
         self._sectors = {a.slug: a.sector for a in place.agencies}
         self._zone = place.zone()
         create_facts(con)

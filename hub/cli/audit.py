@@ -14,8 +14,9 @@ import typer
 from hub.audit.auditor import Audit, cell_of
 from hub.audit.replay import Cut, replay_document
 from hub.audit.verify import Verification
-from hub.bootstrap import Settings, open_store
-from hub.cli_common import DataDir, Store, console, errors, progress_bar, settings_of
+from hub.bootstrap import open_audit
+from hub.cli.common import DataDir, Store, console, errors, progress_bar, settings_of
+from hub.settings import Settings
 from projections.questions import check_period
 from schemas.errors import HubError
 from schemas.place import load_place
@@ -37,13 +38,10 @@ def _audit(data_dir: Path, store: str) -> Iterator[tuple[Settings, Audit]]:
     """The opened store's audit; a HubError inside is a sentence and exit code 2."""
     try:
         settings = settings_of(data_dir, None, store)
-        if settings.store == "sqlite" and not (data_dir / "hub.db").exists():
+        if settings.store == "sqlite" and not settings.folder.store.exists():
             raise HubError(f"{data_dir}: no hub store here (run `hub demo` or give --data-dir)")
-        app = open_store(settings)
-        try:
-            yield settings, Audit(app, settings)
-        finally:
-            app.close()
+        with open_audit(settings) as audit:
+            yield settings, audit
     except HubError as exc:
         errors.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -268,11 +266,12 @@ def replay(
         cut = Cut.asked(as_of, position, basis)
         document = replay_document(
             audit.app,
+            audit.keys,
             cut,
             journey=journey,
             partnership=partnership,
             question=question,
-            place=lambda: load_place(place_file or settings.data_dir / "place" / "place.toml"),
+            place=lambda: load_place(place_file or settings.folder.place),
             by=[c for c in by.split(",") if c],
             period=_period(start, end),
             exact=exact,
@@ -301,6 +300,6 @@ def trace(
     Example: `hub audit trace demand --cell month=2025-03,locality=north-ward`
     """
     with _audit(data_dir, store) as (settings, audit):
-        place = load_place(place_file or settings.data_dir / "place" / "place.toml")
+        place = load_place(place_file or settings.folder.place)
         document = audit.trace(place, slug, cell_of(cell), _period(start, end))
     _print_json(document)

@@ -1,0 +1,42 @@
+"""The `hub` command: one subcommand per job, each a thin layer over the Python API, grouped
+by what it works on (`place`, `records`, `answers`, `keys`, `audit`; `render` prints).
+
+Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unreadable input.
+"""
+
+import sys
+
+import typer
+
+from hub.cli import answers, place, records
+from hub.cli.audit import audit_app
+from hub.cli.common import errors
+from hub.cli.keys import keys_app
+from schemas.errors import HubError
+
+app = typer.Typer(
+    name="hub",
+    help="The Shared Outcomes Hub: agencies' records in, shared answers out, nobody named.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+for command in (place.synth, place.connect, place.demo, records.ingest, answers.query):
+    app.command()(command)
+app.command(name="publish")(records.publish_command)
+app.command()(answers.serve)
+app.add_typer(keys_app, name="keys")
+app.command()(records.worker)
+app.add_typer(records.rejected_app, name="rejected")
+app.command()(records.erase)
+app.add_typer(audit_app, name="audit")
+
+
+def main() -> None:
+    """Entry point: run the app, turning the hub's errors into a sentence and exit code 2."""
+    try:
+        app()
+    except HubError as exc:
+        errors.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,83 @@
+"""How the `hub` commands print: answers, connector reports and runs."""
+
+from collections.abc import Sequence
+
+import typer
+from rich.table import Table
+
+from connectors.publish import AgencyRun
+from connectors.run import ConnectReport
+from hub.cli.common import console
+from projections.disclosure import Cell, ControlledTable
+from projections.questions import QUESTIONS
+
+SUPPRESSED_NOTE = (
+    "[dim]*[/] suppressed: a count from 1 to 7, or a figure that would reveal one; "
+    "counts are rounded to the nearest 5."
+)
+
+
+def shown(cell: Cell) -> str:
+    return "*" if cell.suppressed else f"{cell.value:,}"
+
+
+def print_answer(
+    slug: str,
+    by: Sequence[str],
+    period: tuple[str, str] | None,
+    table: ControlledTable,
+    limit: int | None,
+) -> None:
+    span = f", {period[0]} to {period[1]}" if period else ""
+    cut = f" by {', '.join(by)}" if by else ""
+    out = Table(title=f"{slug}{cut}{span}: {QUESTIONS[slug].description}", title_justify="left")
+    measures = table.measures
+    for name in (*table.dims, *measures):
+        out.add_column(name, justify="right" if name in measures else "left")
+    rows = list(table.rows) if limit is None else list(table.rows)[:limit]
+    for row in rows:
+        out.add_row(
+            *(str(row.dims[d]) for d in table.dims), *(shown(row.cells[m]) for m in measures)
+        )
+    for row in table.totals:
+        dims = (str(row.dims.get(d, "all")) for d in table.dims)
+        out.add_row(*dims, *(shown(row.cells[m]) for m in measures), style="bold")
+    console.print(out)
+    if limit is not None and len(table.rows) > limit:
+        again = f"hub query {slug}" + (f" --by {','.join(by)}" if by else "")
+        console.print(f"  ... {len(table.rows) - limit:,} more rows: `{again}`")
+
+
+def report_run(run: AgencyRun, what: str, then: str) -> None:
+    """An extract's outcome as `hub ingest` and `hub publish` print it; exit 1 if any row was
+    refused or any event rejected."""
+    for problem in run.reasons[:50]:
+        console.print(f"  {problem}", highlight=False)
+    console.print(
+        f"{what}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
+        f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; {then}"
+    )
+    if run.rejected or run.refused:
+        raise typer.Exit(1)
+
+
+def print_reports(
+    reports: list[ConnectReport], show: int, sectors: dict[str, str] | None = None
+) -> None:
+    table = Table(title="What each agency's connector produced")
+    for name in ("agency", "sector", "rows", "events", "refused"):
+        table.add_column(name, justify="right" if name in {"rows", "events", "refused"} else "left")
+    for r in reports:
+        sector = (sectors or {}).get(r.agency, "")
+        table.add_row(r.agency, sector, f"{r.rows:,}", f"{r.events:,}", f"{len(r.rejections):,}")
+    if len(reports) > 1:
+        rows = sum(r.rows for r in reports)
+        events = sum(r.events for r in reports)
+        refused = sum(len(r.rejections) for r in reports)
+        table.add_row("all", "", f"{rows:,}", f"{events:,}", f"{refused:,}", style="bold")
+    console.print(table)
+    rejections = [rejection for r in reports for rejection in r.rejections]
+    for rejection in rejections[:show]:
+        console.print(f"  refused: {rejection}", highlight=False)
+    if len(rejections) > show:
+        console.print(f"  ... and {len(rejections) - show:,} more refused rows")

@@ -1,0 +1,165 @@
+"""The hub's settings and the names it writes under: one place for every file, topic and group.
+
+    settings = Settings(data_dir=Path("hub-data"))      # or HUB_* from the environment
+    settings.folder.store                                # hub-data/hub.db
+    settings.folder.record_keys                          # hub-data/record-keys.sqlite
+
+Everything the hub writes on the embedded default is a file of `DataFolder`; on the production
+path the log is a Kafka topic (`topic`, rejected entries on `rejected_topic`) and the store
+PostgreSQL (`store = "postgres"` with eventsourcing's own `POSTGRES_*` settings), with the ledger
+and the record keys in the same schema; the data folder keeps the other keys, the checkpoints,
+the place and the projections.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.log import DEFAULT_PARTITIONS
+from schemas.errors import HubError
+
+TOPIC = "hub.events.v1"
+"""The log every agency event is appended to."""
+REJECTED_TOPIC = "hub.events.rejected.v1"
+"""The log of entries the worker could not apply, each with its reason."""
+WORKER_GROUP = "hub-worker"
+"""The reader group of the workers applying the log to the store."""
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    """Every file and folder the hub writes in its data folder, named once."""
+
+    root: Path
+
+    @property
+    def store(self) -> Path:
+        """The event store on the embedded default (eventsourcing's SQLite, ledger beside)."""
+        return self.root / "hub.db"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.sqlite"
+
+    @property
+    def rejected(self) -> Path:
+        return self.root / "rejected.sqlite"
+
+    @property
+    def seen(self) -> Path:
+        """The ids ingest has accepted (its duplicate check)."""
+        return self.root / "seen.sqlite"
+
+    @property
+    def record_keys(self) -> Path:
+        """Each record's payload key (deleted on erasure), on the embedded default."""
+        return self.root / "record-keys.sqlite"
+
+    @property
+    def hub_key(self) -> Path:
+        """The hub's own pseudonym key, made on first use."""
+        return self.root / "hub-key.toml"
+
+    @property
+    def access(self) -> Path:
+        """The API's keys and its access log."""
+        return self.root / "access.sqlite"
+
+    @property
+    def projections(self) -> Path:
+        """The DuckDB projections (deleted and loaded again on erasure)."""
+        return self.root / "projections.duckdb"
+
+    @property
+    def audit(self) -> Path:
+        """The checkpoint signing key, the signed checkpoints and the last verification."""
+        return self.root / "audit"
+
+    @property
+    def ledger_key(self) -> Path:
+        return self.audit / "ledger-key.pem"
+
+    @property
+    def last_verify(self) -> Path:
+        return self.audit / "last-verify.json"
+
+    @property
+    def place_dir(self) -> Path:
+        """The place the demo synthesises (its place file, extracts and mappings)."""
+        return self.root / "place"
+
+    @property
+    def place(self) -> Path:
+        """The place file the hub answers for."""
+        return self.place_dir / "place.toml"
+
+    @property
+    def place_key(self) -> Path:
+        """The demo's place key (the agencies' shared pseudonym key)."""
+        return self.root / "place-key.toml"
+
+
+class Settings(BaseSettings):
+    """Every choice the hub makes, from the environment (`HUB_*`) or arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    data_dir: Path = Path("hub-data")
+    partitions: int = DEFAULT_PARTITIONS
+    worker_batch: int = 1000
+    kafka_bootstrap: str | None = None
+    """Kafka's bootstrap servers (`host:port,...`); none means the embedded log."""
+    topic: str = TOPIC
+    rejected_topic: str = REJECTED_TOPIC
+    worker_group: str = WORKER_GROUP
+    api_max_body: int = 5 * 1024 * 1024
+    """The largest request body `POST /v1/events` takes, in bytes (413 past it)."""
+    api_max_batch: int = 1000
+    """The most events one request may carry (413 past it)."""
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    postgres: dict[str, str] = {}
+    """eventsourcing's `POSTGRES_*` settings; the environment's are used where absent here."""
+    audit_origin: str = "shared-outcomes-hub.invalid/ledger"
+    """The first line of every signed checkpoint: name the hub uniquely (`HUB_AUDIT_ORIGIN`,
+    e.g. `hub.example-place.gov.uk/ledger`); it is also the signing key's name."""
+    checkpoint_every: int = 10_000
+    """A checkpoint is signed after this many new ledger leaves..."""
+    checkpoint_seconds: float = 60.0
+    """...or after this many seconds with any new leaf, whichever comes first."""
+
+    @property
+    def folder(self) -> DataFolder:
+        """The files of the data folder."""
+        return DataFolder(self.data_dir)
+
+    @property
+    def store_env(self) -> dict[str, str]:
+        """eventsourcing's own settings for the chosen store."""
+        if self.store == "postgres":
+            names = [k for k in os.environ if k.startswith("POSTGRES_")]
+            given = {k: os.environ[k] for k in names} | self.postgres
+            missing = [k for k in ("POSTGRES_DBNAME", "POSTGRES_HOST") if not given.get(k)]
+            if missing:
+                raise HubError(
+                    f"HUB_STORE=postgres needs {' and '.join(missing)} (eventsourcing's "
+                    "PostgreSQL settings); `bash deploy/postgres/postgres.sh start` prints them"
+                )
+            return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **given}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.folder.store),
+        }
+
+    def where(self) -> str:
+        """Where the log and store are, for people to read (no password)."""
+        log = f"Kafka at {self.kafka_bootstrap}" if self.kafka_bootstrap else "the embedded log"
+        if self.store == "postgres":
+            env = self.store_env
+            store = f"PostgreSQL {env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT', '5432')}"
+            store += f"/{env.get('POSTGRES_DBNAME')}"
+        else:
+            store = str(self.folder.store)
+        return f"{log}, store {store}"
