@@ -1,4 +1,9 @@
-"""x"""
+"""An agency's extract through its connector, each batch handed to a sender (the hub's ingest
+in process, or a served hub over HTTP), every event's outcome counted.
+
+    run = publish_with(sender.send, connector, Path("police.csv"))
+    run.accepted, run.duplicate, run.rejected, run.reasons
+"""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
-"""x"""
+"""What the hub answers for each event an agency submits: accepted, duplicate, or rejected with
+the field and the reason (never the value)."""
 
 from dataclasses import dataclass
 from typing import Literal

@@ -1,1 +1,1 @@
-""""""
+"""Access: the API's keys, their roles, and the access log."""

@@ -1,0 +1,1 @@
+"""The HTTP API (`hub serve`): one router per role."""

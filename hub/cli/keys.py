@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from hub.access.keys import KeyStore
+from hub.bootstrap import open_access
 from hub.cli.common import DataDir, console
 from hub.settings import Settings
 
@@ -73,8 +74,7 @@ def keys_revoke(
 
 @contextmanager
 def _keys(data_dir: Path) -> Iterator[KeyStore]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    keys = KeyStore(Settings(data_dir=data_dir).folder.access)
+    keys = open_access(Settings(data_dir=data_dir))
     try:
         yield keys
     finally:

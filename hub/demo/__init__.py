@@ -1,1 +1,1 @@
-""""""
+"""The demo: a synthetic place through every stage of the hub."""

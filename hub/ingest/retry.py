@@ -1,4 +1,7 @@
-"""x"""
+"""Submitting a batch again while the log is briefly unreachable (a broker restarting).
+
+outcomes = submit_with_retry(runtime.ingest, "police-north", events)
+"""
 
 import logging
 import time

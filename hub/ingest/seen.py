@@ -1,4 +1,9 @@
-"""x"""
+"""Ingest's duplicate check: which (source, hub event id) pairs have been accepted.
+
+seen = SqliteSeen(settings.folder.seen)
+seen.known([(source, id_)])   # those already accepted
+seen.remember([(source, id_)])  # after they are safely in the log
+"""
 
 import sqlite3
 from abc import ABC, abstractmethod

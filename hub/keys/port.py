@@ -1,4 +1,5 @@
-"""x"""
+"""The record-key port: one key per record, forgotten for good on erasure (`hub.keys.sealing`
+says why); its adapters are `hub.keys.sqlite` and `hub.keys.postgres`."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection

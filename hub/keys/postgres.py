@@ -1,4 +1,4 @@
-"""x"""
+"""The PostgreSQL record-key store: table `hub_record_keys` in the event store's own schema."""
 
 import threading
 from collections.abc import Callable, Collection, Iterator

@@ -1,4 +1,4 @@
-"""x"""
+"""The embedded record-key store: one SQLite file in the data folder, secure_delete on."""
 
 import sqlite3
 import threading

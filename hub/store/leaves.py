@@ -1,4 +1,11 @@
-"""x"""
+"""The ledger's leaves and nodes: the canonical bytes of a stored event (docs/ledger.md), and
+the complete subtrees a batch of new leaves adds to the tree (`extend`).
+
+    hub_ledger(size, level, hash, notification_id)
+
+A row is the hash of the `2**level` leaves ending at leaf `size - 1`; level-0 rows are the
+leaves and carry their event's notification id.
+"""
 
 import functools
 import struct

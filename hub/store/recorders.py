@@ -1,4 +1,5 @@
-"""x"""
+"""eventsourcing's SQLite and PostgreSQL process recorders, each adding the audit ledger's rows
+(`hub.store.leaves`) to the transaction that inserts the events: one class per backend."""
 
 from collections.abc import Sequence
 from typing import Any
