@@ -518,7 +518,7 @@ def report(folder: Path, built: dict[str, Any], args: argparse.Namespace) -> Non
         .fetchone()[0]
     )
     mib = sum(p.stat().st_size for p in folder.glob("hub.db*")) / 2**20
-    payloads = "sealed (hub.sealing)" if SEALED else "in clear"
+    payloads = "sealed (hub.keys.sealing)" if SEALED else "in clear"
     print(
         f"\n{n:,} stored events, {state_bytes:.0f} bytes of state on average (agency payloads"
         f" {payloads}), {mib:,.0f} MiB"
