@@ -30,6 +30,9 @@ EVERYTHING = ("0000-01", "9999-12")
 class QuestionError(HubError):
     """A question asked in a way the hub does not answer; the message says how to ask it."""
 
+    status = 422
+    field = "query"
+
 
 @dataclass(frozen=True)
 class Percentile:
