@@ -241,7 +241,8 @@ def lineage(
         raise QuestionError(
             f"a {slug!r} cell names {', '.join(q.always) or 'its cuts'} and any of "
             f"{', '.join(c for cols in q.cuts.values() for c in cols)}; "
-            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}")
+            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"),
+            field="cell",
         )
     start, end = check_period(period)
     cte, measure = q.lineage

@@ -3,6 +3,8 @@ auditor's commands, each refusal a QuestionError naming its field."""
 
 import pytest
 
+from hub.audit.auditor import cell_of
+from hub.audit.replay import ReplayError
 from projections.asked import EVERYTHING, QuestionError, check_period, parse_cuts, parse_period
 from projections.questions import QUESTIONS
 from schemas.errors import ContractError, HubError, PlaceError
@@ -49,3 +51,10 @@ def test_an_error_carries_its_status_and_field_its_kind_gives_by_default() -> No
     assert ContractError("x", field="time").field == "time"
     assert ContractError("x").field == "body"  # a field given to one is not the kind's
     assert str(QuestionError("say how", field="by")) == "say how"
+
+
+def test_a_cell_not_written_cut_equals_value_names_the_field_cell() -> None:
+    with pytest.raises(ReplayError) as refused:
+        cell_of("month")
+    assert (refused.value.status, refused.value.field) == (422, "cell")
+    assert cell_of("month=2025-03,locality=x") == {"month": "2025-03", "locality": "x"}
