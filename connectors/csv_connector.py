@@ -19,10 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.fields import FieldPlan, field_plans
-from connectors.mapping import (
-    RECORD_FIELDS,
-    Mapping,
-)
+from connectors.mapping import RECORD_FIELDS, CellError, Mapping
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
 from connectors.times import LocalTimes
 from schemas.errors import ContractError
@@ -221,7 +218,7 @@ class CsvConnector:
             )
         try:
             time = self._times(row[c_time])
-        except ValueError as exc:
+        except CellError as exc:
             raise _RowProblemError(columns.time, str(exc)) from None
         recordref = self._record(reference)
         return {
@@ -249,7 +246,7 @@ class CsvConnector:
                 _check_text(value, plan.column)
             try:
                 converted = plan.convert(value)
-            except ValueError as exc:
+            except CellError as exc:
                 raise _RowProblemError(plan.column, str(exc)) from None
             if not tail:
                 data[head] = converted

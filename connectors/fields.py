@@ -13,6 +13,7 @@ from connectors.mapping import (
     NUMBER_FIELDS,
     PLACE_CODE_FIELDS,
     UNIT_FIELDS,
+    CellError,
     Mapping,
     data_field_names,
 )
@@ -65,7 +66,7 @@ def field_plans(
 def converter(
     path: str, mapping: Mapping, place: Place, pseudonymiser: Pseudonymiser
 ) -> Callable[[str], Any]:
-    """The conversion of one data field's cell; a ValueError says why a value is refused."""
+    """The conversion of one data field's cell; a CellError says why a value is refused."""
     leaf = path.rsplit(".", 1)[-1]
     table = mapping.codes.get("agency" if path in AGENCY_FIELDS else leaf, {})
     if path in AGENCY_FIELDS:
@@ -74,7 +75,9 @@ def converter(
         def to_agency(value: str) -> str:
             slug = table.get(value, value)
             if slug not in agencies:
-                raise ValueError("is not an agency of the place; map it in [codes.agency]")
+                raise CellError(
+                    "is not an agency of the place; map it in [codes.agency]", field=path
+                )
             return agency_urn(slug)
 
         return to_agency
@@ -86,7 +89,7 @@ def converter(
             try:
                 return float(value)
             except ValueError:
-                raise ValueError("is not a number") from None
+                raise CellError("is not a number", field=path) from None
 
         return to_number
     attr = PLACE_CODE_FIELDS.get(leaf)
@@ -95,7 +98,8 @@ def converter(
     def to_code(value: str) -> str:
         code = table.get(value, value)
         if allowed is not None and code not in allowed:
-            raise ValueError(f"is not a {leaf} code of the place; map it in [codes.{leaf}]")
+            reason = f"is not a {leaf} code of the place; map it in [codes.{leaf}]"
+            raise CellError(reason, field=path)
         return code
 
     return to_code

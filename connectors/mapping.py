@@ -64,6 +64,11 @@ class MappingError(ContractError):
     """A mapping file that is unreadable or does not fit the place."""
 
 
+class CellError(ContractError):
+    """One cell of an extract that the mapping cannot convert; `field` is the data field (or
+    `time`), and the message says why, without the value."""
+
+
 class Columns(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

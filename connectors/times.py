@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from connectors.mapping import CellError
 from schemas.base import format_rfc3339
 
 _CLOCK_ONLY = re.compile(r"^(%[HIMSfpz]|[:.])+$")
@@ -20,7 +21,7 @@ _ISO_CLOCKS = {"%H:%M": "09:30", "%H:%M:%S": "09:30:00"}  # format: a sample of 
 
 
 class LocalTimes:
-    """Parse time cells with the mapping's formats, tried in order; ValueError says why not."""
+    """Parse time cells with the mapping's formats, tried in order; CellError says why not."""
 
     def __init__(self, formats: list[str], zone: ZoneInfo) -> None:
         self.formats = formats
@@ -44,10 +45,12 @@ class LocalTimes:
             moment = self._try(number, day_format, clock_format, text)
             if moment is not None:
                 if not 1900 <= moment.year <= 2100:
-                    raise ValueError("is not a plausible date (years 1900 to 2100)")
+                    raise CellError("is not a plausible date (years 1900 to 2100)", field="time")
                 return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
         formats = ", ".join(self.formats)
-        raise ValueError(f"is not a time in any of the mapping's time_formats ({formats})")
+        raise CellError(
+            f"is not a time in any of the mapping's time_formats ({formats})", field="time"
+        )
 
     def _try(self, number: int, day_format: str, clock_format: str, text: str) -> datetime | None:
         if day_format == "iso":

@@ -10,25 +10,19 @@ period reaches the SQL only as bound parameters.
 """
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from projections.asked import QuestionError as QuestionError
+from projections.asked import check_period
 from projections.disclosure import Cell, ControlledTable, Rate, Row, control_table, percentile
-from schemas.errors import HubError
 from schemas.place import Place
 
 SQL = Path(__file__).parent / "sql"
 DIMS_MARKER = "{{ dims }}"
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-EVERYTHING = ("0000-01", "9999-12")
-
-
-class QuestionError(HubError):
-    """A question asked in a way the hub does not answer; the message says how to ask it."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,8 @@ class Question:
             allowed = ", ".join(self.cuts) or "none"
             raise QuestionError(
                 f"{self.slug!r} cannot be cut by {', '.join(map(repr, unknown))}; "
-                f"the allowed cuts are: {allowed}"
+                f"the allowed cuts are: {allowed}",
+                field="by",
             )
         chosen = [col for cut, cols in self.cuts.items() if cut in by for col in cols]
         return tuple(dict.fromkeys([*self.always, *chosen]))
@@ -157,23 +152,6 @@ def question(slug: str) -> Question:
         ) from None
 
 
-def check_period(period: tuple[str, str] | None) -> tuple[str, str]:
-    """Whole months `YYYY-MM`, from and to inclusive; None means the whole record."""
-    if period is None:
-        return EVERYTHING
-    if len(period) != 2:
-        raise QuestionError("period: give two months, from and to, such as 2024-01 and 2024-12")
-    start, end = period
-    for name, month in (("from", start), ("to", end)):
-        if not isinstance(month, str) or MONTH.fullmatch(month) is None:
-            raise QuestionError(
-                f"period {name}: {month!r} is not a whole month; write it as YYYY-MM"
-            )
-    if start > end:
-        raise QuestionError(f"period: from {start} is after to {end}; swap them")
-    return start, end
-
-
 def prepare(con: duckdb.DuckDBPyConnection, place: Place) -> None:
     """Load the place's parameters into small tables and (re)create the staging views."""
     con.execute("create or replace table place_services (service varchar, need varchar)")
@@ -263,7 +241,8 @@ def lineage(
         raise QuestionError(
             f"a {slug!r} cell names {', '.join(q.always) or 'its cuts'} and any of "
             f"{', '.join(c for cols in q.cuts.values() for c in cols)}; "
-            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}")
+            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"),
+            field="cell",
         )
     start, end = check_period(period)
     cte, measure = q.lineage

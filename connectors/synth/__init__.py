@@ -57,12 +57,12 @@ def synthesise(
 ) -> SynthSummary:
     """Write a seeded synthetic place with `people` people over `months` months from `start`."""
     if not 1 <= people <= MAX_PEOPLE:
-        raise SynthError(f"people must be between 1 and {MAX_PEOPLE}")
+        raise SynthError(f"people must be between 1 and {MAX_PEOPLE}", field="people")
     if not 1 <= months <= 120:
-        raise SynthError("months must be between 1 and 120")
+        raise SynthError("months must be between 1 and 120", field="months")
     match = re.fullmatch(r"(\d{4})-(\d{2})", start)
     if match is None or not 1 <= int(match[2]) <= 12:
-        raise SynthError("start must be a month as YYYY-MM, such as 2024-01")
+        raise SynthError("start must be a month as YYYY-MM, such as 2024-01", field="start")
     year, month = int(match[1]), int(match[2])
     first = datetime(year, month, 1)
     end_year, end_month = divmod(month - 1 + months, 12)

@@ -31,13 +31,22 @@ EVENT_ID = re.compile(EVENT_ID_PATTERN)
 class TooLargeError(HubError):
     """A request over the body or batch limit (413)."""
 
+    status = 413
+    field = "body"
+
 
 class BodyError(HubError):
     """A body that is not the JSON its content type promises (400)."""
 
+    status = 400
+    field = "body"
+
 
 class UnsupportedError(HubError):
     """A content type the hub does not take (415)."""
+
+    status = 415
+    field = "content-type"
 
 
 class EventOutcome(BaseModel):

@@ -17,6 +17,7 @@ from hub.audit.replay import (
     replay_document,
 )
 from hub.audit.verify import Verification
+from projections.asked import parse_cuts, parse_period
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])
 
@@ -220,6 +221,7 @@ async def replay(
     """As `hub audit replay`: the record basis (what the hub had stored by then) or the event
     basis (what is now known to have happened by then). Auditors see exact figures."""
     cut = Cut.asked(as_of, position, basis)
+    cuts, period = parse_cuts(by), parse_period(from_, to)
 
     def rebuild() -> dict[str, Any]:
         return replay_document(
@@ -230,8 +232,8 @@ async def replay(
             partnership=partnership,
             question=question,
             place=lambda: service.place,
-            by=[c for c in by.split(",") if c],
-            period=(from_, to) if from_ and to else None,
+            by=cuts,
+            period=period,
             exact=exact,
         )
 
@@ -253,7 +255,7 @@ async def trace(
 ) -> dict[str, Any]:
     """As `hub audit trace`: each event with its leaf, agency, id, record reference and
     inclusion proof; per count, their number is the cell's exact figure."""
-    period = (from_, to) if from_ and to else None
+    period = parse_period(from_, to)
     place = service.place
     document = await run_in_threadpool(audit.trace, place, slug, cell_of(cell), period)
     service.keys.record(who, request.url.path, slug)

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from hub.access.keys import Principal
 from hub.api.deps import CommissionerKey, Service, get_audit
 from hub.api.service import HubService
-from projections.questions import QUESTIONS, QuestionError
+from projections.asked import parse_cuts, parse_period
+from projections.questions import QUESTIONS
 
 router = APIRouter(prefix="/v1", tags=["commissioner"])
 
@@ -81,10 +82,8 @@ async def answer_response(
             {"field": "slug", "reason": f"no question {slug!r}: ask one of {', '.join(QUESTIONS)}"},
             status_code=404,
         )
-    cuts = [cut.strip() for cut in asked.by.split(",") if cut.strip()]
-    if bool(asked.from_) != bool(asked.to):
-        raise QuestionError("give both from and to (whole months, YYYY-MM), or neither")
-    period = (asked.from_, asked.to) if asked.from_ and asked.to else None
+    cuts = parse_cuts(asked.by)
+    period = parse_period(asked.from_, asked.to)
     table, position = await run_in_threadpool(service.answer, slug, cuts, period)
     service.keys.record(who, request.url.path, slug, ",".join(cuts) or None, position)
     # The latest signed checkpoint's tree size: the ledger an auditor can check this against.

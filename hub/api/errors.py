@@ -1,5 +1,5 @@
 """One place where errors become responses: `{"field": ..., "reason": ...}`, never a refused
-value, a stack trace or an internal path."""
+value, a stack trace or an internal path. A HubError carries its own status and field."""
 
 import logging
 
@@ -7,33 +7,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from hub.api.agency import BodyError, TooLargeError, UnsupportedError
-from hub.api.service import NotReadyError
-from hub.audit.replay import ReplayError
-from hub.domain.partnership import PartnershipError
-from hub.erasure.erase import UnknownRecordError
-from hub.log import LogError
-from hub.store.ledger import LedgerError
-from hub.store.partnerships import PartnershipNotFound
-from projections.questions import QuestionError
-from schemas.errors import ContractError, HubError
+from schemas.errors import HubError
 
 log = logging.getLogger("hub.api")
-
-STATUS: list[tuple[type[HubError], int, str]] = [
-    (TooLargeError, 413, "body"),
-    (BodyError, 400, "body"),
-    (UnsupportedError, 415, "content-type"),
-    (PartnershipNotFound, 404, "partnership"),
-    (PartnershipError, 409, "partnership"),
-    (QuestionError, 422, "query"),
-    (ContractError, 422, "body"),
-    (NotReadyError, 503, "place"),
-    (LogError, 503, "log"),  # the log briefly unavailable: try again (HttpPublisher does)
-    (UnknownRecordError, 404, "recordref"),
-    (LedgerError, 404, "leaf"),
-    (ReplayError, 422, "query"),
-]
 
 
 def problem(status: int, field: str | None, reason: str) -> JSONResponse:
@@ -45,13 +21,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HubError)
     def hub_error(request: Request, error: HubError) -> JSONResponse:
-        status, field = next(
-            ((code, name) for kind, code, name in STATUS if isinstance(error, kind)),
-            (400, "request"),
-        )
         kind = type(error).__name__
-        log.info("refused %s %s: %s (%s)", request.method, request.url.path, status, kind)
-        return problem(status, field, str(error))
+        log.info("refused %s %s: %s (%s)", request.method, request.url.path, error.status, kind)
+        return problem(error.status, error.field, str(error))
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

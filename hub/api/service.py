@@ -32,6 +32,9 @@ from schemas.submission import Outcome
 class NotReadyError(HubError):
     """The hub has no place file yet (run `hub demo`, or give --place)."""
 
+    status = 503
+    field = "place"
+
 
 @dataclass(frozen=True)
 class StoredRow:

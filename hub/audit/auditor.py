@@ -51,7 +51,9 @@ def cell_of(text: str) -> dict[str, str]:
     """A figure's cell as written on the command line or in a URL: `CUT=VALUE,...`."""
     pairs = [part.split("=", 1) for part in text.split(",") if part]
     if not pairs or any(len(pair) != 2 for pair in pairs):
-        raise ReplayError(f"cell {text!r}: write CUT=VALUE,... (e.g. month=2025-03,locality=x)")
+        raise ReplayError(
+            f"cell {text!r}: write CUT=VALUE,... (e.g. month=2025-03,locality=x)", field="cell"
+        )
     return {cut: value for cut, value in pairs}
 
 

@@ -44,6 +44,9 @@ Basis = Literal["record", "event"]
 class ReplayError(HubError):
     """A replay asked for in a way that means nothing; the message says how to ask."""
 
+    status = 422
+    field = "query"
+
 
 @dataclass(frozen=True)
 class Cut:

@@ -10,6 +10,7 @@ import typer
 from hub.bootstrap import open_hub, open_projections
 from hub.cli.common import DataDir, Kafka, Store, console, settings_of
 from hub.cli.render import SUPPRESSED_NOTE, print_answer
+from projections.asked import parse_cuts, parse_period
 from projections.questions import QUESTIONS
 from schemas.errors import HubError
 from schemas.place import load_place
@@ -36,12 +37,8 @@ def query(
     """
     if format_ not in {"table", "csv", "json"}:
         raise HubError(f"--format {format_!r}: choose table, csv or json")
-    cuts = [cut.strip() for cut in by.split(",") if cut.strip()]
-    period = None
-    if from_ or to:
-        if not (from_ and to):
-            raise HubError("give both --from and --to (whole months, YYYY-MM), or neither")
-        period = (from_, to)
+    cuts = parse_cuts(by)
+    period = parse_period(from_, to)
     settings = settings_of(data_dir, kafka, store)
     the_place = load_place(place or settings.folder.place)
     with open_hub(settings) as hub:

@@ -17,7 +17,7 @@ from hub.audit.verify import Verification
 from hub.bootstrap import open_audit
 from hub.cli.common import DataDir, Store, console, errors, progress_bar, settings_of
 from hub.settings import Settings
-from projections.questions import check_period
+from projections.asked import parse_cuts, parse_period
 from schemas.errors import HubError
 from schemas.place import load_place
 
@@ -216,12 +216,6 @@ From = Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM."
 To = Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")]
 
 
-def _period(start: str | None, end: str | None) -> tuple[str, str] | None:
-    if (start is None) != (end is None):
-        raise HubError("give both --from and --to (whole months, YYYY-MM), or neither")
-    return check_period((start, end)) if start and end else None
-
-
 @audit_app.command("replay")
 def replay(
     as_of: Annotated[
@@ -272,8 +266,8 @@ def replay(
             partnership=partnership,
             question=question,
             place=lambda: load_place(place_file or settings.folder.place),
-            by=[c for c in by.split(",") if c],
-            period=_period(start, end),
+            by=parse_cuts(by),
+            period=parse_period(start, end),
             exact=exact,
         )
     _print_json(document)
@@ -301,5 +295,5 @@ def trace(
     """
     with _audit(data_dir, store) as (settings, audit):
         place = load_place(place_file or settings.folder.place)
-        document = audit.trace(place, slug, cell_of(cell), _period(start, end))
+        document = audit.trace(place, slug, cell_of(cell), parse_period(start, end))
     _print_json(document)

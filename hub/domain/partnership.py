@@ -40,6 +40,9 @@ C = TypeVar("C", bound=Contract)
 class PartnershipError(HubError):
     """A partnership command refused: the message names the partner or outcome, and why."""
 
+    status = 409
+    field = "partnership"
+
 
 class Revision(NamedTuple):
     """One revision of a target, with its reason."""

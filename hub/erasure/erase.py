@@ -33,6 +33,9 @@ from schemas.events import agency_urn
 class UnknownRecordError(HubError):
     """An erasure asked for a record the agency does not have."""
 
+    status = 404
+    field = "recordref"
+
 
 @dataclass(frozen=True)
 class Erasure:

@@ -29,6 +29,9 @@ DEFAULT_PARTITIONS = 6
 class LogError(HubError):
     """An append or read the event log refused; the message names the record or partition."""
 
+    status = 503  # briefly unavailable: try again (HttpPublisher does)
+    field = "log"
+
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:

@@ -34,6 +34,9 @@ from schemas.errors import HubError
 class LedgerError(HubError):
     """The ledger cannot answer (no such leaf or size); the message says which."""
 
+    status = 404
+    field = "leaf"
+
 
 # -- writing: eventsourcing's recorders, with the ledger in the same transaction --------------
 

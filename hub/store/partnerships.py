@@ -22,6 +22,9 @@ from schemas.place import Commitment, Place
 class PartnershipNotFound(HubError):  # noqa: N818 (a HubError named for what the user sees)
     """No partnership with this slug has been formed."""
 
+    status = 404
+    field = "partnership"
+
 
 class Partnerships(Application[UUID]):
     """The partnerships of the hub; every method takes the aware time the thing happened."""

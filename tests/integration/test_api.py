@@ -303,6 +303,18 @@ def test_a_cut_a_question_does_not_allow_is_a_422_naming_it(
     assert "person" in response.json()["reason"]
 
 
+def test_a_period_asked_by_halves_is_a_422_naming_the_missing_month(
+    base_url: str, keys: dict[str, str]
+) -> None:
+    for key, path in (
+        ("commissioner", "/v1/questions/demand?from=2024-01"),
+        ("auditor", "/v1/audit/replay?position=1&question=demand&from=2024-01"),
+        ("auditor", "/v1/audit/trace/demand?cell=month=2024-01&from=2024-01"),
+    ):
+        response = call(base_url, keys[key], "GET", path)
+        assert (response.status_code, response.json()["field"]) == (422, "to"), path
+
+
 def test_answers_are_controlled_carry_their_position_and_are_on_the_record(
     base_url: str, keys: dict[str, str], place_dir: Path
 ) -> None:

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from connectors.csv_connector import CsvConnector, ExtractError, Rejection
-from connectors.mapping import Mapping, MappingError, load_mapping
+from connectors.mapping import CellError, Mapping, MappingError, load_mapping
 from connectors.pseudonym import Pseudonymiser
 from connectors.times import LocalTimes
 from schemas.events import AgencyEventAdapter
@@ -210,5 +210,5 @@ def test_agency_time_formats_become_rfc3339_in_the_place_zone(
 
 @pytest.mark.parametrize("cell", ["31/02/2024 10:00", "2024-03-05", "05/03/1850", "", "soon"])
 def test_a_time_in_none_of_the_formats_is_refused_by_name(cell: str) -> None:
-    with pytest.raises(ValueError, match=r"time_formats|plausible"):
+    with pytest.raises(CellError, match=r"time_formats|plausible"):
         LocalTimes(["%d/%m/%Y %H:%M", "%d/%m/%Y"], ZoneInfo("Europe/London"))(cell)
