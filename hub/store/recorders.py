@@ -49,24 +49,26 @@ class LedgerSQLiteRecorder(SQLiteProcessRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SQLITE_DDL]
 
-    def _create_table(self, c: SQLiteCursor) -> None:
-        super()._create_table(c)
-        # Fill the index in past its mark, in the transaction that made the tables.
-        c.execute(f"INSERT OR IGNORE INTO {MARK} (one, indexed_to) VALUES (1, 0)")
-        c.execute(f"SELECT indexed_to FROM {MARK}")
-        after = int(c.fetchone()[0])
+    def create_table(self) -> None:
+        super().create_table()
         unindexed = UNINDEXED.format(id="rowid", events=self.events_table_name, index=INDEX, m="?")
-        while True:
-            c.execute(unindexed, [after, RECORDED, BACKFILL_BATCH])
-            found = [(int(r[0]), str(r[1]), bytes(r[2])) for r in c.fetchall()]
-            if not found:
-                break
-            c.executemany(f"INSERT INTO {INDEX} VALUES (?, ?, ?, ?)", rows_of(found))
-            after = found[-1][0]
-        c.execute(
-            f"UPDATE {MARK} SET indexed_to = "
-            f"(SELECT COALESCE(MAX(rowid), 0) FROM {self.events_table_name})"
-        )
+        with self.datastore.transaction(commit=True) as c:
+            # A write first, so the transaction holds the write lock from its start (waiting
+            # for a writer, not failing on a snapshot another writer has moved on from).
+            c.execute(f"INSERT OR IGNORE INTO {MARK} (one, indexed_to) VALUES (1, 0)")
+            c.execute(f"SELECT indexed_to FROM {MARK}")
+            after = int(c.fetchone()[0])
+            while True:
+                c.execute(unindexed, [after, RECORDED, BACKFILL_BATCH])
+                found = [(int(r[0]), str(r[1]), bytes(r[2])) for r in c.fetchall()]
+                if not found:
+                    break
+                c.executemany(f"INSERT INTO {INDEX} VALUES (?, ?, ?, ?)", rows_of(found))
+                after = found[-1][0]
+            c.execute(
+                f"UPDATE {MARK} SET indexed_to = "
+                f"(SELECT COALESCE(MAX(rowid), 0) FROM {self.events_table_name})"
+            )
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
