@@ -508,7 +508,7 @@ def report(folder: Path, built: dict[str, Any], args: argparse.Namespace) -> Non
     settings = settings_of(folder)
     app = open_store(settings)
     audit = Audit(app, settings, record_keys_of(app))
-    ledger = Ledger.of(app.recorder)
+    ledger = Ledger(app.queries)
     size = ledger.size()
     n = built["events"]
     assert size == n, f"the ledger has {size} leaves for {n} events"

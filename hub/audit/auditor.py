@@ -35,8 +35,6 @@ from hub.store.ledger import Ledger, LedgerError
 from projections.questions import QUESTIONS, lineage, raw_answer
 from schemas.place import Place
 
-RECORDED_TOPIC = "hub.domain.journey:Journey.AgencyEventRecorded"
-
 
 def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
@@ -62,7 +60,7 @@ class Audit:
 
     def __init__(self, app: Hub, settings: Settings, keys: RecordKeys) -> None:
         self.app, self.settings, self.keys = app, settings, keys
-        self.ledger = Ledger.of(app.recorder)
+        self.ledger = Ledger(app.queries)
         folder = settings.folder
         self.key = SigningKey.load_or_create(folder.ledger_key, settings.audit_origin)
         self.file = CheckpointFile(folder.audit / "checkpoints.txt")
@@ -169,18 +167,10 @@ class Audit:
         """The leaf of the stored event recording agency event `event_id` of `source` (an
         agency slug or `urn:agency:` URN)."""
         urn = source if source.startswith("urn:agency:") else f"urn:agency:{source}"
-        needle = f'"event_id":"{event_id}"'.encode()
-        if self.ledger.postgres:
-            query = (
-                "SELECT notification_id, state FROM {events} WHERE topic = ? "
-                "AND position(?::bytea in state) > 0"
-            )
-        else:
-            query = "SELECT rowid, state FROM {events} WHERE topic = ? AND instr(state, ?) > 0"
-        for position, state in self.ledger.query(query, [RECORDED_TOPIC, needle]):
-            if f'"source":"{urn}"'.encode() in bytes(state):
-                return self.ledger.leaf_of(int(position))
-        raise LedgerError(f"no stored event records {urn} event {event_id}")
+        position = self.app.queries.position_of_event(urn, event_id)
+        if position is None:
+            raise LedgerError(f"no stored event records {urn} event {event_id}")
+        return self.ledger.leaf_of(position)
 
     def consistency(self, size1: int, size2: int | None = None) -> dict[str, Any]:
         """The consistency proof between two tree sizes, laid out as the public RFC 9162

@@ -32,7 +32,6 @@ from hub.domain.partnership import Partnership
 from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector
 from hub.store.application import Hub
-from hub.store.ledger import Ledger
 from projections.questions import answer, prepare, raw_answer
 from schemas.base import Rfc3339Time
 from schemas.errors import HubError
@@ -113,23 +112,7 @@ class Cut:
 
 def _stored(app: Hub, originator: UUID) -> list[tuple[int, StoredEvent]]:
     """An aggregate's stored events with their positions, by version."""
-    ledger = Ledger.of(app.recorder)
-    if ledger.postgres:
-        query = (
-            "SELECT notification_id, originator_version, topic, state FROM {events} "
-            "WHERE originator_id = ? ORDER BY originator_version"
-        )
-        key: object = originator
-    else:
-        query = (
-            "SELECT rowid, originator_version, topic, state FROM {events} "
-            "WHERE originator_id = ? ORDER BY originator_version"
-        )
-        key = originator.hex
-    return [
-        (int(p), StoredEvent(originator, int(v), str(t), bytes(s)))
-        for p, v, t, s in ledger.query(query, [key])
-    ]
+    return app.queries.events_with_positions(originator)
 
 
 def _aggregate(app: Hub, originator: UUID, cut: Cut) -> Any:

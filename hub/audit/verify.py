@@ -2,7 +2,7 @@
 events, every stored subtree hash recomputed from the leaves, every checkpoint's root
 recomputed at its size; the first difference is named.
 
-    result = verify(Ledger.of(app.recorder), checkpoints)
+    result = verify(Ledger(app.queries), checkpoints)
     if result.problem: print(result.problem.message)   # "leaf 17 (position 18, ...) altered"
 
 A changed event's leaf differs (altered; reordered when its hash is another leaf's); a deleted
@@ -267,11 +267,8 @@ class _Walk:
         computed = leaf_hash(leaf_data(event[1], int(event[2]), str(event[3]), bytes(event[4])))
         if computed == bytes(row[2]):
             return None
-        elsewhere = self.ledger.query(
-            "SELECT size FROM {ledger} WHERE level = 0 AND hash = ?", [computed]
-        )
-        if elsewhere:
-            other = int(elsewhere[0][0]) - 1
+        other = self.ledger.leaf_with_hash(computed)
+        if other is not None:
             return Problem(
                 "reordered",
                 f"leaf {index}: the stored event at position {position}, {name}, is the one "

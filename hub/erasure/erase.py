@@ -22,10 +22,8 @@ from datetime import UTC, datetime
 
 from hub.keys.port import Record, RecordKeys
 from hub.projection.answers import check_projections_free, drop_projections
-from hub.projection.updater import RECORDED
 from hub.settings import DataFolder
 from hub.store.application import Hub
-from hub.store.ledger import Ledger, LedgerError
 from schemas.errors import HubError
 from schemas.events import agency_urn
 
@@ -91,23 +89,7 @@ def erasures(keys: RecordKeys) -> list[Erasure]:
 
 
 def stored_events(app: Hub, record: Record) -> int:
-    """How many stored events record an event of `record` (every version)."""
+    """How many stored events record an event of `record` (every version): the store's index
+    of agency events answers (`hub.store.queries`)."""
     source, recordref = record
-    needle, owner = f'"recordref":"{recordref}"'.encode(), f'"source":"{source}"'.encode()
-    try:
-        ledger = Ledger.of(app.recorder)
-    except LedgerError:  # a store without a ledger (in memory): read it through
-        return _stored_events_read_through(app, needle, owner)
-    if ledger.postgres:
-        query = "SELECT state FROM {events} WHERE topic = ? AND position(?::bytea in state) > 0"
-    else:
-        query = "SELECT state FROM {events} WHERE topic = ? AND instr(state, ?) > 0"
-    return sum(owner in bytes(state) for (state,) in ledger.query(query, [RECORDED, needle]))
-
-
-def _stored_events_read_through(app: Hub, needle: bytes, owner: bytes) -> int:
-    recorder, count, start = app.recorder, 0, 1
-    while batch := recorder.select_notifications(start=start, limit=10_000, topics=[RECORDED]):
-        count += sum(needle in n.state and owner in n.state for n in batch)
-        start = batch[-1].id + 1
-    return count
+    return app.queries.record_event_count(source, recordref)

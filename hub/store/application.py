@@ -8,36 +8,52 @@ the log positions it has applied in the same transaction as the events they prod
     app = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": "hub.db"})
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from itertools import groupby
 from operator import attrgetter
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
 
 from hub.domain.journey import Journey
+from hub.store.memory_queries import MemoryQueries
 from hub.store.partnerships import Partnerships
+from hub.store.postgres_queries import PostgresQueries
+from hub.store.queries import StoreQueries
 from hub.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from hub.store.sqlite_queries import SQLiteQueries
 
 CHUNK = 500  # ids per query (SQLite allows 32,766 parameters; PostgreSQL takes an array)
+
+# The one place a backend is chosen: eventsourcing's factory (by PERSISTENCE_MODULE) gives the
+# recorder with the ledger beside the events and the store's queries (`hub.store.queries`) for
+# it; any other store (in memory) keeps no ledger and is read through its recorder.
+BACKENDS: dict[type, tuple[type[ProcessRecorder], Callable[[Any], StoreQueries]]] = {
+    SQLiteFactory: (LedgerSQLiteRecorder, SQLiteQueries),
+    PostgresFactory: (LedgerPostgresRecorder, PostgresQueries),
+}
 
 
 class Hub(Partnerships):
     """The partnership's commands (from Partnerships) and the people's journeys."""
 
+    queries: StoreQueries
+    """The store's reads beyond the recorder's, answered by its backend (`BACKENDS`)."""
+
     def construct_recorder(self) -> ApplicationRecorder:
-        # On SQLite and PostgreSQL the recorder also writes the audit ledger, in the same
-        # transaction as the events (an in-memory store, for unit tests, keeps none).
+        # On SQLite and PostgreSQL the recorder also writes the audit ledger and the index of
+        # agency events, in the same transaction as the events (an in-memory store keeps none).
         factory = self.factory
-        recorder = {SQLiteFactory: LedgerSQLiteRecorder, PostgresFactory: LedgerPostgresRecorder}
-        chosen = recorder.get(type(factory))
+        chosen = BACKENDS.get(type(factory))
         if chosen is not None:
-            factory.env[factory.PROCESS_RECORDER_TOPIC] = get_topic(chosen)
-        return factory.process_recorder()
+            factory.env[factory.PROCESS_RECORDER_TOPIC] = get_topic(chosen[0])
+        recorder = factory.process_recorder()
+        self.queries = chosen[1](recorder) if chosen is not None else MemoryQueries(recorder)
+        return recorder
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -58,7 +74,7 @@ class Hub(Partnerships):
         found: dict[str, Journey] = {}
         keys = list(ids)
         for first in range(0, len(keys), CHUNK):
-            rows = self._select_many(keys[first : first + CHUNK])
+            rows = self.queries.events_of_many(keys[first : first + CHUNK])
             for originator, stored in groupby(rows, key=attrgetter("originator_id")):
                 journey = None
                 for event in map(self.mapper.to_domain_event, stored):
@@ -67,39 +83,3 @@ class Hub(Partnerships):
                 assert isinstance(journey, Journey)
                 found[ids[UUID(str(originator))]] = journey
         return found
-
-    def _select_many(self, ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of `ids`, by originator then version, in one statement."""
-        recorder = self.recorder
-        if isinstance(recorder, PostgresApplicationRecorder):
-            statement = SQL(
-                "SELECT originator_id, originator_version, topic, state FROM {}.{} "
-                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-            ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-            with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(statement, [list(ids)])
-                rows = curs.fetchall()
-            return [
-                StoredEvent(r["originator_id"], r["originator_version"], r["topic"], r["state"])
-                for r in rows
-            ]
-        if isinstance(recorder, SQLiteApplicationRecorder):
-            marks = ",".join("?" * len(ids))
-            query = (
-                "SELECT originator_id, originator_version, topic, state "
-                f"FROM {recorder.events_table_name} WHERE originator_id IN ({marks}) "
-                "ORDER BY originator_id, originator_version"
-            )
-            with recorder.datastore.transaction(commit=False) as curs:
-                curs.execute(query, [i.hex for i in ids])
-                rows = curs.fetchall()
-            return [
-                StoredEvent(
-                    recorder.convert_originator_id(r["originator_id"]),
-                    r["originator_version"],
-                    r["topic"],
-                    r["state"],
-                )
-                for r in rows
-            ]
-        return [event for i in ids for event in recorder.select_events(i)]

@@ -105,7 +105,7 @@ def audit_cli(settings: Settings, *args: str) -> tuple[int, Any]:
 def positions(settings: Settings) -> list[int]:
     app = open_store(settings)
     try:
-        ledger = Ledger.of(app.recorder)
+        ledger = Ledger(app.queries)
         return [ledger.leaf(i)[0] for i in range(ledger.size())]
     finally:
         app.close()
@@ -310,7 +310,7 @@ def test_the_documented_recomputation_gives_the_ledgers_root(
     count, root = capsys.readouterr().out.split()
     app = open_store(settings)
     try:
-        ledger = Ledger.of(app.recorder)
+        ledger = Ledger(app.queries)
         assert int(count) == ledger.size()
         assert bytes.fromhex(root) == ledger.root(ledger.size())
     finally:

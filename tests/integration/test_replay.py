@@ -33,7 +33,6 @@ from hub.domain.journey import Journey
 from hub.projection.updater import Projector
 from hub.settings import Settings
 from hub.store.application import Hub
-from hub.store.ledger import Ledger
 from hub.store.merkle import verify_inclusion
 from projections.questions import QUESTIONS, lineage, prepare, raw_answer
 from schemas.place import Place
@@ -108,11 +107,10 @@ def test_replay_at_a_position_equals_a_rebuild_of_the_store_cut_there(
             assert expected != all_answers(
                 replay_projections(app, record_keys_of(app), place, Cut.at_position(end)), place
             )
-            rows = Ledger.of(app.recorder).query(
-                "SELECT DISTINCT state FROM {events} WHERE topic = ?",
-                ["hub.domain.journey:Journey.Started"],
+            started = app.recorder.select_notifications(
+                start=1, limit=1_000_000, topics=["hub.domain.journey:Journey.Started"]
             )
-            persons = [orjson.loads(bytes(r[0]))["person"] for r in rows][:40]
+            persons = [orjson.loads(n.state)["person"] for n in started][:40]
             for person in persons:
                 cut = replay_journey(app, person, Cut.at_position(position))
                 try:
