@@ -27,7 +27,8 @@ from hub.audit.checkpoint import (
     verify_note,
 )
 from hub.audit.replay import Cut, ReplayError, replay_projections
-from hub.audit.verify import Verification, verify
+from hub.audit.verification import Verification
+from hub.audit.verify import verify
 from hub.keys.port import RecordKeys
 from hub.settings import Settings
 from hub.store.application import Hub

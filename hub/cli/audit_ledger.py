@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hub.audit.verify import Verification
+from hub.audit.verification import Verification
 from hub.cli.audit_session import Json, opened_audit, print_json
 from hub.cli.common import DataDir, Store, console, errors, progress_bar
 from schemas.errors import HubError
