@@ -216,6 +216,7 @@ def _append_many(path: Path, first: int) -> None:
         file.append(_key().sign(_checkpoint(size)))
 
 
+@pytest.mark.slow  # several processes, seconds
 def test_appends_from_several_processes_never_interleave(tmp_path: Path) -> None:
     path = tmp_path / "checkpoints.txt"
     spawn = multiprocessing.get_context("spawn")
