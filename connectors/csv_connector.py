@@ -11,59 +11,21 @@ event. A bad row is reported and the rows after it go on.
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from connectors.batch_validation import validated
+from connectors.extract import Batch, ExtractError, Rejection
 from connectors.fields import FieldPlan, field_plans
 from connectors.mapping import RECORD_FIELDS, CellError, Mapping
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
+from connectors.row_problem import RowProblemError, check_text
 from connectors.times import LocalTimes
-from schemas.errors import ContractError
-from schemas.events import AgencyBatchAdapter, agency_urn
+from schemas.events import agency_urn
 from schemas.place import Place
-from schemas.validation import describe_error
 
 _PEOPLE_CACHE_LIMIT = 1_000_000
-
-
-class ExtractError(ContractError):
-    """An extract that cannot be read at all (missing file or columns, not CSV)."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One refused row: where it is and why, never what it held."""
-
-    file: str
-    line: int
-    column: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}, line {self.line}"
-        return (
-            f"{where}, column {self.column!r}: {self.reason}"
-            if self.column
-            else f"{where}: {self.reason}"
-        )
-
-
-@dataclass
-class Batch:
-    """Events made from a run of rows, and the rows among them that were refused."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    rows: int = 0
-
-
-class _RowProblemError(Exception):
-    def __init__(self, column: str | None, reason: str) -> None:
-        self.column, self.reason = column, reason
 
 
 class CsvConnector:
@@ -165,18 +127,18 @@ class CsvConnector:
             batch.rows += 1
             try:
                 if len(row) != width:
-                    raise _RowProblemError(None, f"has {len(row)} fields; the header has {width}")
+                    raise RowProblemError(None, f"has {len(row)} fields; the header has {width}")
                 event = self._event(row, c_ref, c_id, c_time, c_loc, c_type, c_version)
-            except _RowProblemError as problem:
+            except RowProblemError as problem:
                 batch.rejections.append(Rejection(name, start, problem.column, problem.reason))
                 continue
             batch.events.append(event)
             lines.append(start)
             if len(batch.events) >= self.batch_size:
-                yield self._validated(name, batch, lines)
+                yield validated(name, batch, lines, self.mapping)
                 batch, lines = Batch(), []
         if batch.rows:
-            yield self._validated(name, batch, lines)
+            yield validated(name, batch, lines, self.mapping)
 
     def _event(
         self,
@@ -191,21 +153,21 @@ class CsvConnector:
         columns = self.mapping.columns
         if not "".join(self._envelope_cells(row)).isascii():
             for position, column in self._text_checks:
-                _check_text(row[position], column)
+                check_text(row[position], column)
         planned = self._plans.get(row[c_type].strip())
         if planned is None:
-            raise _RowProblemError(columns.event_type, "is not one of the mapping's [event_types]")
+            raise RowProblemError(columns.event_type, "is not one of the mapping's [event_types]")
         type_name, plans = planned
         reference = row[c_ref].strip()
         if not reference:
-            raise _RowProblemError(
+            raise RowProblemError(
                 columns.record_ref, "is empty; every row needs its record reference"
             )
         version = 1
         if c_ver >= 0:
             text = row[c_ver].strip()
             if not text.isdigit() or text[0] == "0":
-                raise _RowProblemError(columns.record_version, "must be a whole number from 1")
+                raise RowProblemError(columns.record_version, "must be a whole number from 1")
             version = int(text)
         raw_id = row[c_id]
         subject = self._people.get(raw_id)
@@ -213,13 +175,13 @@ class CsvConnector:
             subject = self._person(raw_id, columns.identifier)
         locality = self._localities.get(row[c_loc].strip())
         if locality is None:
-            raise _RowProblemError(
+            raise RowProblemError(
                 columns.locality, "is not a locality of the place; map it in [codes.locality]"
             )
         try:
             time = self._times(row[c_time])
         except CellError as exc:
-            raise _RowProblemError(columns.time, str(exc)) from None
+            raise RowProblemError(columns.time, str(exc)) from None
         recordref = self._record(reference)
         return {
             "specversion": "1.0",
@@ -243,11 +205,11 @@ class CsvConnector:
             if not value:
                 continue
             if not value.isascii() and plan.column is not None:
-                _check_text(value, plan.column)
+                check_text(value, plan.column)
             try:
                 converted = plan.convert(value)
             except CellError as exc:
-                raise _RowProblemError(plan.column, str(exc)) from None
+                raise RowProblemError(plan.column, str(exc)) from None
             if not tail:
                 data[head] = converted
                 continue
@@ -256,7 +218,7 @@ class CsvConnector:
                 source = link.get("source")
                 if source is None:
                     reason = f"needs {head}.source to say whose record it is"
-                    raise _RowProblemError(plan.column, reason)
+                    raise RowProblemError(plan.column, reason)
                 converted = self.pseudonymiser.record(source.removeprefix("urn:agency:"), value)
             link[tail] = converted
         return data
@@ -265,51 +227,15 @@ class CsvConnector:
         """The pseudonym for a raw identifier cell, remembered for the person's next row."""
         if self.mapping.identifier_kind == "local":
             if not raw.strip():
-                raise _RowProblemError(column, "is empty; every row needs the person's identifier")
+                raise RowProblemError(column, "is empty; every row needs the person's identifier")
             found = self.pseudonymiser.local_person(self.mapping.agency, raw.strip())
         else:
             try:
                 found = self.pseudonymiser.person(normalise_nhs_number(raw))
             except IdentifierError as exc:
                 reason = f"{exc}; the row is refused, not pseudonymised"
-                raise _RowProblemError(column, reason) from None
+                raise RowProblemError(column, reason) from None
         if len(self._people) >= _PEOPLE_CACHE_LIMIT:
             self._people.clear()
         self._people[raw] = found
         return found
-
-    def _validated(self, name: str, batch: Batch, lines: list[int]) -> Batch:
-        """Check the batch against the contract in one call; drop and report the rows that fail."""
-        try:
-            AgencyBatchAdapter.validate_python(batch.events)
-        except ValidationError as exc:
-            bad: dict[int, Rejection] = {}
-            for error in exc.errors(include_input=False, include_url=False):
-                position = error["loc"][0]
-                if not isinstance(position, int) or position in bad:
-                    continue
-                path, reason = describe_error(error)
-                path = path.partition(".")[2]
-                column = self._column_for(batch.events[position]["type"], path)
-                bad[position] = Rejection(name, lines[position], column, f"{path}: {reason}")
-            batch.events = [e for i, e in enumerate(batch.events) if i not in bad]
-            batch.rejections.extend(bad.values())
-            batch.rejections.sort(key=lambda r: r.line)
-        return batch
-
-    def _column_for(self, type_name: str, path: str) -> str | None:
-        if path.startswith("data."):
-            return self.mapping.fields.get(type_name, {}).get(path[5:])
-        envelope = {"time": "time", "subject": "identifier", "locality": "locality"}
-        attribute = envelope.get(path)
-        return getattr(self.mapping.columns, attribute) if attribute else None
-
-
-def _check_text(value: str, column: str) -> None:
-    """Refuse text that did not decode in the mapping's encoding (kept as lone surrogates)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _RowProblemError(
-            column, "is not valid text in the mapping's encoding; set `encoding`"
-        ) from None

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import orjson
 
-from connectors.csv_connector import CsvConnector, Rejection
+from connectors.csv_connector import CsvConnector
+from connectors.extract import Rejection
 from connectors.mapping import load_mapping
 from connectors.pseudonym import Pseudonymiser
 from schemas.place import Place

@@ -16,7 +16,7 @@ from hub.audit.replay import (
     ReplayError,
     replay_document,
 )
-from hub.audit.verify import Verification
+from hub.audit.verification import Verification
 from projections.asked import parse_cuts, parse_period
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])

@@ -19,15 +19,13 @@ from typing import Any
 
 import orjson
 
-from hub.audit.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    CheckpointFile,
-    SigningKey,
-    verify_note,
-)
+from hub.audit.checkpoint import Checkpoint, CheckpointError
+from hub.audit.checkpoint_file import CheckpointFile
 from hub.audit.replay import Cut, ReplayError, replay_projections
-from hub.audit.verify import Verification, verify
+from hub.audit.signed_note import verify_note
+from hub.audit.signing_key import SigningKey
+from hub.audit.verification import Verification
+from hub.audit.verify import verify
 from hub.keys.port import RecordKeys
 from hub.settings import Settings
 from hub.store.application import Hub

@@ -11,13 +11,14 @@ refuses, so nothing here can read the clock and a replay stores the same bytes.
 
 import re
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from schemas.base import CODE_PATTERN, Contract
-from schemas.errors import HubError
+from hub.domain.partnership_checks import PartnershipError, check_data, read_state
+from hub.domain.partnership_records import Review, Revision
+from schemas.base import CODE_PATTERN
 from schemas.outcomes import OutcomeDefinition
 from schemas.partnership import (
     CommitmentMadeData,
@@ -29,36 +30,13 @@ from schemas.partnership import (
     TargetRevisedData,
 )
 from schemas.place import Commitment
-from schemas.validation import describe_error
+
+# The aggregate and its nested events stay here: the store names each event by its topic,
+# `hub.domain.partnership:Partnership.Formed`. The error and the records are re-exported.
+__all__ = ["PARTNERSHIP_NAMESPACE", "Partnership", "PartnershipError", "Review", "Revision"]
 
 # Never change: every stored partnership's id is derived from it and its slug.
 PARTNERSHIP_NAMESPACE = UUID("566cf39a-60c8-4de3-a17b-cfb0376686a5")
-
-C = TypeVar("C", bound=Contract)
-
-
-class PartnershipError(HubError):
-    """A partnership command refused: the message names the partner or outcome, and why."""
-
-    status = 409
-    field = "partnership"
-
-
-class Revision(NamedTuple):
-    """One revision of a target, with its reason."""
-
-    target_percent: float
-    reason: str
-    revised_at: datetime
-
-
-class Review(NamedTuple):
-    """One review of a shared outcome: the decision taken and why."""
-
-    outcome: str
-    decision: str
-    rationale: str
-    held_at: datetime
 
 
 class Partnership(Aggregate):
@@ -79,7 +57,7 @@ class Partnership(Aggregate):
     def __init__(self, slug: str, name: str, place: str, *, timestamp: datetime) -> None:
         if not re.fullmatch(CODE_PATTERN, str(slug)):
             raise PartnershipError(f"{slug!r} is not a slug: use a-z, 0-9 and hyphens")
-        _check(PartnershipFormedData, f"forming {slug}", timestamp, name=name, place=place)
+        check_data(PartnershipFormedData, f"forming {slug}", timestamp, name=name, place=place)
         self.slug = slug
         self.name = name
         self.place = place
@@ -91,13 +69,13 @@ class Partnership(Aggregate):
 
     @event("PartnerJoined")
     def join(self, partner: str, *, timestamp: datetime) -> None:
-        _check(PartnerJoinedData, f"{partner} joining", timestamp, partner=partner)
+        check_data(PartnerJoinedData, f"{partner} joining", timestamp, partner=partner)
         self.check_not_partner(partner)
         self.partners[partner] = timestamp
 
     @event("PartnerLeft")
     def leave(self, partner: str, reason: str, *, timestamp: datetime) -> None:
-        _check(PartnerLeftData, f"{partner} leaving", timestamp, partner=partner, reason=reason)
+        check_data(PartnerLeftData, f"{partner} leaving", timestamp, partner=partner, reason=reason)
         self.check_partner(partner)
         # Its commitments end with its membership; they stay on the record of its departure.
         self.departures.append(
@@ -122,7 +100,7 @@ class Partnership(Aggregate):
         *,
         timestamp: datetime,
     ) -> None:
-        data = _check(
+        data = check_data(
             OutcomeDefinedData,
             f"defining outcome {outcome!r}",
             timestamp,
@@ -149,7 +127,7 @@ class Partnership(Aggregate):
         *,
         timestamp: datetime,
     ) -> None:
-        data = _check(
+        data = check_data(
             CommitmentMadeData,
             f"the commitment of {partner} to {outcome}",
             timestamp,
@@ -175,7 +153,7 @@ class Partnership(Aggregate):
         *,
         timestamp: datetime,
     ) -> None:
-        data = _check(
+        data = check_data(
             TargetRevisedData,
             f"revising the target of {outcome}" + (f" for {partner}" if partner else ""),
             timestamp,
@@ -201,7 +179,7 @@ class Partnership(Aggregate):
     def hold_review(
         self, outcome: str, decision: str, rationale: str, *, timestamp: datetime
     ) -> None:
-        _check(
+        check_data(
             ReviewHeldData,
             f"the review of {outcome}",
             timestamp,
@@ -258,7 +236,7 @@ class Partnership(Aggregate):
     def outcome(self, code: str) -> OutcomeDefinition:
         """One shared outcome with its current target."""
         self.check_defined(code)
-        return _read(OutcomeDefinition, self.outcomes[code])
+        return read_state(OutcomeDefinition, self.outcomes[code])
 
     def outcome_definitions(self) -> list[OutcomeDefinition]:
         """Every shared outcome with its current target, in the order defined."""
@@ -267,7 +245,7 @@ class Partnership(Aggregate):
     def commitments_of(self, partner: str | None = None) -> list[Commitment]:
         """The current partners' commitments (or one partner's), with their current targets."""
         return [
-            _read(Commitment, made)
+            read_state(Commitment, made)
             for who, commitments in self.commitments.items()
             if partner is None or who == partner
             for made in commitments.values()
@@ -287,23 +265,3 @@ class Partnership(Aggregate):
         return [
             Review(**r) for r in self.reviews_held if outcome is None or r["outcome"] == outcome
         ]
-
-
-def _read(model: type[C], state: dict[str, Any]) -> C:
-    return model.model_validate({field: state[field] for field in model.model_fields})
-
-
-def _check(model: type[C], what: str, timestamp: datetime, **data: Any) -> C:
-    """The data as the partnership event contract reads it, or an error naming each field."""
-    if not isinstance(timestamp, datetime) or timestamp.utcoffset() is None:
-        raise PartnershipError(
-            f"the time of {what} must be an aware datetime with its offset, "
-            "such as 2024-04-01T09:00:00+00:00"
-        )
-    try:
-        return model.model_validate(data)
-    except ValueError as exc:  # pydantic's ValidationError, caught without importing pydantic
-        errors = getattr(exc, "errors", None)
-        details = errors(include_input=False, include_url=False) if callable(errors) else []
-        reasons = "; ".join(f"{field}: {why}" for field, why in map(describe_error, details))
-        raise PartnershipError(f"{what} is not valid: {reasons or exc}") from None

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Playwright, Route, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent
 CHROMIUM = Path(os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
     "--headless",
@@ -90,6 +91,14 @@ def screenshot_path(name: str, what: str) -> Path:
     SCREENSHOTS.append((path, what))
     print(f"screenshot: {path} ({what})")
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test here is slow, and so is each one added later: `pytest -m "not slow"`
+    leaves them out."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -17,7 +17,16 @@ from hub.store.application import Hub
 from projections.questions import QUESTIONS, prepare, raw_answer
 from schemas.place import Place
 
+HERE = Path(__file__).parent
 MakeSettings = Callable[..., Settings]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is slow (a broker, a server or a whole synthetic place), and
+    so is each one added later: `pytest -m "not slow"` leaves them out."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

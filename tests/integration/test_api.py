@@ -13,7 +13,8 @@ import pytest
 
 from hub.access.keys import KeyStore
 from hub.api.app import create_app
-from hub.audit.checkpoint import CheckpointFile, verify_note
+from hub.audit.checkpoint_file import CheckpointFile
+from hub.audit.signed_note import verify_note
 from hub.bootstrap import open_hub
 from hub.demo.run import quiet, run_demo
 from hub.settings import Settings

@@ -16,7 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.audit.auditor import Audit
-from hub.audit.checkpoint import CheckpointError, SigningKey, verify_note
+from hub.audit.checkpoint import CheckpointError
+from hub.audit.signed_note import verify_note
+from hub.audit.signing_key import SigningKey
 from hub.bootstrap import open_hub, open_store, postgres_connect, record_keys_of
 from hub.cli import app as cli
 from hub.demo.run import quiet, run_demo

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors.csv_connector import CsvConnector, Rejection
+from connectors.csv_connector import CsvConnector
+from connectors.extract import Rejection
 from connectors.mapping import load_mapping
 from connectors.pseudonym import Pseudonymiser
 from connectors.synth import synthesise

@@ -12,14 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.audit.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    CheckpointFile,
-    SigningKey,
-    verify_note,
-    verify_note_text,
-)
+from hub.audit.checkpoint import Checkpoint, CheckpointError
+from hub.audit.checkpoint_file import CheckpointFile
+from hub.audit.signed_note import verify_note, verify_note_text
+from hub.audit.signing_key import SigningKey
 from hub.store.merkle import leaf_hash, root_of
 
 ORIGIN = "hub.example/ledger"
@@ -220,6 +216,7 @@ def _append_many(path: Path, first: int) -> None:
         file.append(_key().sign(_checkpoint(size)))
 
 
+@pytest.mark.slow  # several processes, seconds
 def test_appends_from_several_processes_never_interleave(tmp_path: Path) -> None:
     path = tmp_path / "checkpoints.txt"
     spawn = multiprocessing.get_context("spawn")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.audit.auditor import Audit, Checkpointer
-from hub.audit.checkpoint import verify_note
+from hub.audit.signed_note import verify_note
 from hub.bootstrap import record_keys_of
 from hub.domain.journey import Journey
 from hub.settings import Settings

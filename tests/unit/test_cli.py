@@ -46,6 +46,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
     return folder, _hub("demo", "--data-dir", str(folder / "data"), "--people", "400", cwd=folder)
 
 
+@pytest.mark.slow  # runs the demo: a whole synthetic place
 def test_the_demo_runs_every_agency_into_the_store_and_says_where_its_data_is(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -69,6 +70,7 @@ def test_the_demo_runs_every_agency_into_the_store_and_says_where_its_data_is(
     assert (folder / "data" / "hub.db").stat().st_size > 0
 
 
+@pytest.mark.slow  # runs the demo: a whole synthetic place
 def test_no_name_nhs_number_or_agency_pseudonym_is_stored_by_the_demo(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -88,6 +90,7 @@ def test_no_name_nhs_number_or_agency_pseudonym_is_stored_by_the_demo(
         assert [p for p in agency_stage if p in content] == [], path
 
 
+@pytest.mark.slow  # runs the demo: a whole synthetic place
 def test_connect_exits_1_when_rows_are_refused_and_names_them(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -120,6 +123,7 @@ def test_bad_input_exits_2_with_a_sentence_not_a_traceback(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # runs the demo: a whole synthetic place
 def test_query_answers_in_json_with_suppressed_cells_marked(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -145,6 +149,7 @@ def test_query_answers_in_json_with_suppressed_cells_marked(
     assert all(c["value"] is None or c["value"] % 5 == 0 for c in cells)
 
 
+@pytest.mark.slow  # runs the demo: a whole synthetic place
 def test_query_refuses_a_cut_the_question_does_not_allow(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from connectors.csv_connector import CsvConnector, ExtractError, Rejection
+from connectors.csv_connector import CsvConnector
+from connectors.extract import ExtractError, Rejection
 from connectors.mapping import CellError, Mapping, MappingError, load_mapping
 from connectors.pseudonym import Pseudonymiser
 from connectors.times import LocalTimes

@@ -5,8 +5,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 
-from hub.domain.partnership import Partnership, PartnershipError, Review, Revision
+from hub.domain.partnership import Partnership
+from hub.domain.partnership_checks import PartnershipError
+from hub.domain.partnership_records import Review, Revision
 from hub.store.partnerships import PartnershipNotFound, Partnerships
 from schemas.errors import HubError
 from schemas.outcomes import AttainmentRule, CohortRule, OutcomeDefinition
@@ -85,6 +88,17 @@ def test_the_same_slug_always_gives_the_same_partnership_id() -> None:
     again = Partnership("northbridge", "Another name", "northbridge", timestamp=at(5))
     assert first.id == again.id == Partnership.create_id("northbridge")
     assert first.id != Partnership.create_id("southbridge")
+
+
+def test_the_stored_event_topics_name_the_aggregate_module() -> None:
+    # The store keeps each event's class topic; stores already written must still read.
+    topics = [get_topic(type(e)) for e in northbridge().collect_events()]
+    assert sorted(set(topics)) == [
+        "hub.domain.partnership:Partnership.CommitmentMade",
+        "hub.domain.partnership:Partnership.Formed",
+        "hub.domain.partnership:Partnership.OutcomeDefined",
+        "hub.domain.partnership:Partnership.PartnerJoined",
+    ]
 
 
 def test_a_formed_partnership_records_its_name_place_and_time() -> None:
