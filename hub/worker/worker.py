@@ -222,6 +222,7 @@ class Worker:
             event_type=logged.type,
             recordref=logged.recordref,
             recordversion=logged.recordversion,
+            keyversion=logged.keyversion,
             sealed=logged.sealed,
             recorded_at=logged.recordedat.astimezone(UTC),
             timestamp=logged.time.astimezone(UTC),
