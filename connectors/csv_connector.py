@@ -26,7 +26,7 @@ from connectors.mapping import (
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
 from connectors.times import LocalTimes
 from schemas.errors import ContractError
-from schemas.events import AgencyBatchAdapter, agency_urn
+from schemas.events import AgencyBatchAdapter, agency_slug, agency_urn
 from schemas.place import Place
 from schemas.validation import describe_error
 
@@ -260,7 +260,7 @@ class CsvConnector:
                 if source is None:
                     reason = f"needs {head}.source to say whose record it is"
                     raise _RowProblemError(plan.column, reason)
-                converted = self.pseudonymiser.record(source.removeprefix("urn:agency:"), value)
+                converted = self.pseudonymiser.record(agency_slug(source), value)
             link[tail] = converted
         return data
 
