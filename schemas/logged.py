@@ -12,6 +12,7 @@ entry: one with a field of any other name is refused (and set aside by the worke
 
 from typing import Annotated
 
+import orjson
 from pydantic import Field, field_validator
 
 from schemas.base import Contract, Pseudonym, Rfc3339Time, Version
@@ -52,5 +53,6 @@ class LoggedEvent(Contract):
         return value
 
     def to_json(self) -> bytes:
-        """The entry's bytes, as the log holds them (times in RFC 3339, 'Z' for UTC)."""
-        return self.__pydantic_serializer__.to_json(self)
+        """The entry's bytes, as the log holds them: the same as `model_dump_json` (times in
+        RFC 3339, 'Z' for UTC), in one orjson call instead of a Python call per time."""
+        return orjson.dumps(self.__dict__, option=orjson.OPT_UTC_Z)
