@@ -209,4 +209,4 @@ def test_what_is_appended_is_exactly_a_logged_event_with_the_agencys_key_version
     assert (logged.keyversion, logged.subject) == (3, entry.key)
     assert logged.time == datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
     assert logged.recordedat == CLOCK
-    assert logged.to_json() == entry.value
+    assert logged.to_json() == entry.value == logged.model_dump_json().encode()
