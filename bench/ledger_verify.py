@@ -179,6 +179,12 @@ EVENT_TYPES = (
 # Whether the store holds an agency event's personal payload (`locality`, `data`) sealed, as
 # `hub.keys.sealing` seals it at ingest, or in clear (before sealing): the bench follows the domain.
 SEALED = "sealed" in {f.name for f in fields(Journey.AgencyEventRecorded)}
+# Whether it keeps the agency's key version (AgencyEventRecorded version 3 on).
+KEYED = (
+    {"keyversion": 1}
+    if "keyversion" in {f.name for f in fields(Journey.AgencyEventRecorded)}
+    else {}
+)
 
 
 def payload(source: str, event_id: str, personal: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +215,7 @@ def journey(rng: random.Random) -> Journey:
             recordversion=1,
             recorded_at=recorded_at,
             timestamp=at,
+            **KEYED,
             **payload(source, event_id, personal),
         )
     return person

@@ -22,7 +22,7 @@ from connectors.mapping import RECORD_FIELDS, CellError, Mapping
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
 from connectors.row_problem import RowProblemError, check_text
 from connectors.times import LocalTimes
-from schemas.events import agency_urn
+from schemas.events import agency_slug, agency_urn
 from schemas.place import Place
 
 _PEOPLE_CACHE_LIMIT = 1_000_000
@@ -219,7 +219,7 @@ class CsvConnector:
                 if source is None:
                     reason = f"needs {head}.source to say whose record it is"
                     raise RowProblemError(plan.column, reason)
-                converted = self.pseudonymiser.record(source.removeprefix("urn:agency:"), value)
+                converted = self.pseudonymiser.record(agency_slug(source), value)
             link[tail] = converted
         return data
 

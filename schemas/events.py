@@ -4,6 +4,7 @@ An agency event names nobody: `subject` is the person's pseudonym, `recordref` t
 record's pseudonym, and every coded field is a code from the place file.
 """
 
+import re
 import typing
 from typing import Annotated, Literal
 
@@ -28,9 +29,25 @@ UnitRole = Literal["household", "grandparent", "close-friend", "peer-supporter",
 ObjectionScope = Literal["national-opt-out", "local"]
 
 
+AGENCY_URN_PREFIX = "urn:agency:"
+_TYPE_VERSION = re.compile(r"\.v[1-9][0-9]*$")
+
+
 def agency_urn(slug: str) -> str:
     """The `source` of an agency: `agency_urn("police-north") == "urn:agency:police-north"`."""
-    return f"urn:agency:{slug}"
+    return f"{AGENCY_URN_PREFIX}{slug}"
+
+
+def agency_slug(urn: str) -> str:
+    """The agency a `source` names: `agency_slug("urn:agency:police-north") == "police-north"`
+    (a slug is returned as it is)."""
+    return urn.removeprefix(AGENCY_URN_PREFIX)
+
+
+def event_kind(type_name: str) -> str:
+    """An event type without the `hub.` prefix and its version:
+    `event_kind("hub.referral.made.v1") == event_kind("hub.referral.made") == "referral.made"`."""
+    return _TYPE_VERSION.sub("", type_name.removeprefix("hub."))
 
 
 def event_id(recordref: str, recordversion: int) -> str:

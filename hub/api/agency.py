@@ -17,7 +17,8 @@ from hub.erasure.erase import UnknownRecordError
 from schemas.base import PSEUDONYM_PATTERN, format_rfc3339
 from schemas.cloudevents import CloudEvent
 from schemas.errors import HubError
-from schemas.events import EVENT_ID_PATTERN
+from schemas.events import EVENT_ID_PATTERN, AnyAgencyEvent
+from schemas.submission import Outcome, validated
 from schemas.validation import describe
 
 router = APIRouter(prefix="/v1", tags=["agency"])
@@ -122,8 +123,9 @@ async def publish(request: Request, who: AgencyKey, service: Service) -> Publish
 
 
 def _publish(service: HubService, agency: str, events: list[Any]) -> PublishResult:
-    malformed = _malformed(events)
-    wellformed = [e for i, e in enumerate(events) if i not in malformed]
+    checked = validated(events)  # the one validation of each event: ingest keeps the models
+    malformed = _malformed(events, checked)
+    wellformed = [c for i, c in enumerate(checked) if i not in malformed]
     outcomes = iter(service.publish(agency, wellformed))
     shown = []
     for index, event in enumerate(events):
@@ -191,10 +193,15 @@ async def erasure(
     )
 
 
-def _malformed(events: list[Any]) -> dict[int, tuple[str, str]]:
-    """The events that are not CloudEvents 1.0 at all, by index, with the first problem."""
+def _malformed(
+    events: list[Any], checked: list[AnyAgencyEvent | Outcome]
+) -> dict[int, tuple[str, str]]:
+    """The events that are not CloudEvents 1.0 at all, by index, with the first problem. Only
+    an event that failed the agency schema is checked again: every agency event is a CloudEvent."""
     found: dict[int, tuple[str, str]] = {}
     for index, event in enumerate(events):
+        if not isinstance(checked[index], Outcome):
+            continue
         if not isinstance(event, dict):
             found[index] = ("(event)", "an event must be a JSON object")
             continue

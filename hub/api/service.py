@@ -4,7 +4,7 @@ Routes never touch the store, the log or DuckDB themselves: they call these meth
 serialise what must not run at once (ingest's duplicate check, the DuckDB connection).
 
     with open_service(settings) as service:
-        outcomes = service.publish("police-north", events)
+        outcomes = service.publish("police-north", validated(events))
         table, position = service.answer("demand", ["locality"], None)
 """
 
@@ -25,6 +25,7 @@ from hub.projection.answers import Projections
 from hub.settings import Settings
 from projections.disclosure import ControlledTable
 from schemas.errors import HubError
+from schemas.events import AnyAgencyEvent
 from schemas.place import Place, load_place
 from schemas.submission import Outcome
 
@@ -76,9 +77,10 @@ class HubService:
             self._projections.close()
 
     # -- agencies ------------------------------------------------------------------------------
-    def publish(self, agency: str, events: Sequence[Any]) -> list[Outcome]:
+    def publish(self, agency: str, checked: Sequence[AnyAgencyEvent | Outcome]) -> list[Outcome]:
+        """Ingest a batch already through `schemas.submission.validated` (not validated again)."""
         with self._ingest_lock:
-            outcomes = self.runtime.ingest.submit(agency, list(events))
+            outcomes = self.runtime.ingest.submit_validated(agency, checked)
         self.keys.count_submissions(agency, (o.status for o in outcomes))
         return outcomes
 

@@ -31,6 +31,7 @@ from hub.settings import Settings
 from hub.store.application import Hub
 from hub.store.ledger import Ledger, LedgerError
 from projections.questions import QUESTIONS, lineage, raw_answer
+from schemas.events import agency_slug, agency_urn
 from schemas.place import Place
 
 
@@ -164,7 +165,7 @@ class Audit:
     def leaf_of_event(self, source: str, event_id: str) -> int:
         """The leaf of the stored event recording agency event `event_id` of `source` (an
         agency slug or `urn:agency:` URN)."""
-        urn = source if source.startswith("urn:agency:") else f"urn:agency:{source}"
+        urn = agency_urn(agency_slug(source))
         position = self.app.queries.position_of_event(urn, event_id)
         if position is None:
             raise LedgerError(f"no stored event records {urn} event {event_id}")

@@ -52,14 +52,19 @@ class Journey(Aggregate):
 
     class AgencyEventRecorded(Event):
         """One agency event; its personal payload (`locality` and `data`) sealed at ingest
-        under its record's key, so erasing the record needs no stored event changed."""
+        under its record's key, so erasing the record needs no stored event changed.
 
-        class_version = 2
+        Versions: 1 held the payload in clear (refused: there is no key to seal it with after
+        the fact); 2 sealed it; 3 added `keyversion`, the place key version the agency made
+        the event's pseudonyms with (None in an event stored as version 2: it was not kept)."""
+
+        class_version = 3
         source: str
         event_id: str
         event_type: str
         recordref: str
         recordversion: int
+        keyversion: int | None
         sealed: str
         recorded_at: datetime
 
@@ -70,6 +75,10 @@ class Journey(Aggregate):
                 "in clear (stored before sealing): make the data folder again (`hub demo`)"
             )
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["keyversion"] = None  # stored before the hub kept it: not known
+
     @event(AgencyEventRecorded)
     def record(
         self,
@@ -78,13 +87,15 @@ class Journey(Aggregate):
         event_type: str,
         recordref: str,
         recordversion: int,
+        keyversion: int,
         sealed: str,
         recorded_at: datetime,
         *,
         timestamp: datetime,
     ) -> None:
-        """Record one agency event; its `timestamp` is when it happened at the agency, and
-        `sealed` its payload as ingest sealed it (the type stays in clear: objections)."""
+        """Record one agency event; its `timestamp` is when it happened at the agency,
+        `keyversion` the agency's place key version, and `sealed` its payload as ingest sealed
+        it (the type stays in clear: objections)."""
         self.applied[f"{source} {event_id}"] = recordversion
         if event_type == OBJECTION and self.objected_at is None:
             self.objected_at = timestamp

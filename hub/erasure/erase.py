@@ -25,7 +25,7 @@ from hub.projection.answers import check_projections_free, drop_projections
 from hub.settings import DataFolder
 from hub.store.application import Hub
 from schemas.errors import HubError
-from schemas.events import agency_urn
+from schemas.events import agency_slug, agency_urn
 
 
 class UnknownRecordError(HubError):
@@ -83,8 +83,7 @@ def erase(
 def erasures(keys: RecordKeys) -> list[Erasure]:
     """Every erasure made, oldest first."""
     return [
-        Erasure(e.source.removeprefix("urn:agency:"), e.recordref, e.events, e.erased_at)
-        for e in keys.erasures()
+        Erasure(agency_slug(e.source), e.recordref, e.events, e.erased_at) for e in keys.erasures()
     ]
 
 

@@ -26,9 +26,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from schemas.errors import HubError
+from schemas.logged import SEALED_PATTERN as SEALED_PATTERN  # what `seal` returns
 
 NONCE_BYTES = 12
-SEALED_PATTERN = r"^[A-Za-z0-9+/]{40,}={0,2}$"  # base64 of nonce || ciphertext || 16-byte tag
 
 
 class SealError(HubError):

@@ -24,6 +24,7 @@ from hub.keys.port import RecordKeys
 from hub.keys.sealing import SealError, unseal
 from hub.store.application import Hub
 from projections.facts import create_facts, insert_facts
+from schemas.events import agency_slug, event_kind
 from schemas.place import Place
 
 RECORDED = get_topic(Journey.AgencyEventRecorded)
@@ -134,13 +135,13 @@ class Projector:
     def _row(
         self, position: int, event: Any, locality: str, data: dict[str, Any]
     ) -> dict[str, object]:
-        agency = event.source.removeprefix("urn:agency:")
+        agency = agency_slug(event.source)
         row: dict[str, object] = {
             "position": position,
             "event_id": event.event_id,
             "agency": agency,
             "sector": self._sectors.get(agency),
-            "type": event.event_type.removeprefix("hub.").rsplit(".v", 1)[0],
+            "type": event_kind(event.event_type),
             "time": event.timestamp,
             "local_month": event.timestamp.astimezone(self._zone).strftime("%Y-%m"),
             "person": str(event.originator_id),
@@ -151,8 +152,8 @@ class Projector:
         row.update({name: data[name] for name in PLAIN_FIELDS if name in data})
         for name in ("to_agency", "redirect_agency"):
             if name in data:
-                row[name] = data[name].removeprefix("urn:agency:")
+                row[name] = agency_slug(data[name])
         if "referral" in data:
-            row["referral_agency"] = data["referral"]["source"].removeprefix("urn:agency:")
+            row["referral_agency"] = agency_slug(data["referral"]["source"])
             row["referral_recordref"] = data["referral"]["recordref"]
         return row

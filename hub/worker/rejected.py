@@ -19,9 +19,9 @@ import orjson
 from pydantic import ValidationError
 
 from hub.log import EventLog, LogRecord
-from hub.worker.worker import StoredEvent
 from schemas.base import format_rfc3339
 from schemas.errors import HubError
+from schemas.logged import LoggedEvent
 from schemas.validation import describe
 
 
@@ -85,7 +85,7 @@ def resend(
             records.append(LogRecord(item.key, item.value))
             continue
         try:
-            event = StoredEvent.model_validate_json(fixed)
+            event = LoggedEvent.model_validate_json(fixed)
         except ValidationError as error:
             field, reason = describe(error)[0]
             raise HubError(f"the fixed event for {ref}: {field}: {reason}") from None

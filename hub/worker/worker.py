@@ -6,9 +6,10 @@ in its person's journey, and saves the new domain events together with the posit
 or neither, so a restart resumes exactly where the store left off: nothing lost, nothing twice.
 An event already in a journey is a no-op.
 
-An entry the worker cannot apply (not an agency event as the hub stores it, or keyed under
-another person) goes to the rejected log (`hub.events.rejected.v1`) with its reason, before the
-position passes it, and the worker goes on; `hub rejected` lists them and sends them again.
+An entry the worker cannot apply (not a `schemas.logged.LoggedEvent`, a field of any other name
+included, or keyed under another person) goes to the rejected log (`hub.events.rejected.v1`)
+with its reason, before the position passes it, and the worker goes on; `hub rejected` lists
+them and sends them again.
 
     worker = Worker(app, log, rejected=rejected_log)
     worker.run_until_caught_up()                # apply what is there, then return
@@ -23,50 +24,25 @@ again from the store's positions.
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from hub.domain.journey import Journey
-from hub.keys.sealing import SEALED_PATTERN
 from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
 from hub.settings import WORKER_GROUP
 from hub.store.application import Hub
-from schemas.base import Pseudonym, Rfc3339Time, Version, format_rfc3339
-from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
+from schemas.base import format_rfc3339
+from schemas.logged import LoggedEvent
 from schemas.validation import describe
 
 
 def tracking_name(log: EventLog, partition: int) -> str:
     """The name under which a partition's applied position is tracked in the store."""
     return f"{log.name}/{partition}"
-
-
-class StoredEvent(BaseModel):
-    """An entry of the log as the worker needs it: an agency event as ingest stored it, its
-    personal payload sealed (`hub.keys.sealing`): the worker carries it as it is, never opens it."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
-
-    id: EventId
-    source: AgencyUrn
-    type: str
-    subject: Pseudonym
-    time: Rfc3339Time
-    recordref: Pseudonym
-    recordversion: Version
-    recordedat: Rfc3339Time
-    sealed: Annotated[str, Field(pattern=SEALED_PATTERN, strict=True)]
-
-    @field_validator("type")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in AGENCY_EVENT_TYPES:
-            raise ValueError("is not a known agency event type")
-        return value
 
 
 class Worker:
@@ -113,7 +89,7 @@ class Worker:
         """Apply consecutive `entries` of `partition`, which start at its position, and save
         the new domain events with the position after them in one transaction."""
         refused: list[LogRecord] = []
-        checked: list[StoredEvent] = []
+        checked: list[LoggedEvent] = []
         for entry in entries:
             event, problem = _checked(entry)
             if event is not None:
@@ -127,7 +103,7 @@ class Worker:
             self.rejected.append(refused)
         self.rejections += len(refused)
         # In order of first appearance, so the same log always gives the same store order.
-        first: dict[str, StoredEvent] = {}
+        first: dict[str, LoggedEvent] = {}
         for event in checked:
             first.setdefault(event.subject, event)
         known = self._journeys(list(first))
@@ -235,20 +211,21 @@ class Worker:
             return 0
         return len(entries)
 
-    def _record(self, stored: StoredEvent, journeys: dict[str, Journey]) -> None:
+    def _record(self, logged: LoggedEvent, journeys: dict[str, Journey]) -> None:
         """Record one checked event in its person's journey (a no-op if already there)."""
-        journey = journeys[stored.subject]
-        if journey.has_recorded(stored.source, stored.id):
+        journey = journeys[logged.subject]
+        if journey.has_recorded(logged.source, logged.id):
             return  # already applied: re-sent, or replayed after a crash
         journey.record(
-            source=stored.source,
-            event_id=stored.id,
-            event_type=stored.type,
-            recordref=stored.recordref,
-            recordversion=stored.recordversion,
-            sealed=stored.sealed,
-            recorded_at=stored.recordedat.astimezone(UTC),
-            timestamp=stored.time.astimezone(UTC),
+            source=logged.source,
+            event_id=logged.id,
+            event_type=logged.type,
+            recordref=logged.recordref,
+            recordversion=logged.recordversion,
+            keyversion=logged.keyversion,
+            sealed=logged.sealed,
+            recorded_at=logged.recordedat.astimezone(UTC),
+            timestamp=logged.time.astimezone(UTC),
         )
 
     def _rejection(self, entry: LogEntry, field: str, reason: str) -> LogRecord:
@@ -266,12 +243,13 @@ class Worker:
         return LogRecord(key=f"{entry.partition}:{entry.offset}", value=orjson.dumps(document))
 
 
-def _checked(entry: LogEntry) -> tuple[StoredEvent | None, tuple[str, str] | None]:
-    """The entry as a stored event, or the (field, reason) it is refused for."""
+def _checked(entry: LogEntry) -> tuple[LoggedEvent | None, tuple[str, str] | None]:
+    """The entry as a logged event (validated once, from its bytes), or the (field, reason) it
+    is refused for."""
     try:
-        stored = StoredEvent.model_validate_json(entry.value)
+        logged = LoggedEvent.model_validate_json(entry.value)
     except ValidationError as error:
         return None, describe(error)[0]
-    if stored.subject != entry.key:
+    if logged.subject != entry.key:
         return None, ("subject", "is not the entry's key: one person's events must share a key")
-    return stored, None
+    return logged, None

@@ -6,7 +6,15 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from schemas.events import AGENCY_EVENT_TYPES, AgencyBatchAdapter, AgencyEventAdapter, ReferralMade
+from schemas.events import (
+    AGENCY_EVENT_TYPES,
+    AgencyBatchAdapter,
+    AgencyEventAdapter,
+    ReferralMade,
+    agency_slug,
+    agency_urn,
+    event_kind,
+)
 from schemas.validation import describe
 
 PERSON = "ab" * 32
@@ -111,3 +119,13 @@ def test_a_coded_field_refuses_free_text() -> None:
         ReferralMade.model_validate(_event("hub.referral.made.v1", data))
     assert describe(caught.value)[0][0] == "data.need"
     assert "Jones" not in str(caught.value)
+
+
+def test_an_agency_urn_and_slug_are_one_pair_and_a_type_has_one_kind() -> None:
+    assert agency_urn("police-north") == "urn:agency:police-north"
+    assert agency_slug(agency_urn("police-north")) == agency_slug("police-north") == "police-north"
+    assert event_kind("hub.referral.made.v1") == event_kind("hub.referral.made") == "referral.made"
+    assert event_kind("hub.supportunit.linked.v12") == "supportunit.linked"
+    assert {event_kind(t) for t in AGENCY_EVENT_TYPES} == {
+        t.removeprefix("hub.").rsplit(".v", 1)[0] for t in AGENCY_EVENT_TYPES
+    }

@@ -14,6 +14,7 @@ from hub.keys.port import RecordKeys
 from hub.keys.sealing import unseal
 from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, EventLog
+from schemas.logged import LoggedEvent
 from tests.unit.test_events import EXAMPLES, RECORD, _event
 
 HUB_KEY = b"h" * 32
@@ -194,3 +195,18 @@ def test_the_embedded_seen_store_remembers_across_restarts(
         "police-north", [_referral()]
     )
     assert [o.status for o in again] == ["duplicate"]
+
+
+def test_what_is_appended_is_exactly_a_logged_event_with_the_agencys_key_version(
+    log: EventLog, keys: RecordKeys
+) -> None:
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, clock=lambda: CLOCK)
+    event = _referral(keyversion=3, time="2024-03-05T15:30:00+01:00")
+    assert [o.status for o in ingest.submit("police-north", [event])] == ["accepted"]
+    entry = next(e for p in range(6) for e in log.read(p, 0, 10))
+    logged = LoggedEvent.model_validate_json(entry.value)  # no field of any other name
+    assert set(orjson.loads(entry.value)) == set(LoggedEvent.model_fields)
+    assert (logged.keyversion, logged.subject) == (3, entry.key)
+    assert logged.time == datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
+    assert logged.recordedat == CLOCK
+    assert logged.to_json() == entry.value == logged.model_dump_json().encode()

@@ -104,3 +104,17 @@ def test_an_entry_sent_again_unchanged_is_refused_again_under_its_new_place(
     [again] = pending(rejected)
     assert again.ref != first.ref
     assert again.value == first.value
+
+
+def test_an_entry_with_a_field_the_logged_event_does_not_have_is_set_aside(
+    app: Hub,  # noqa: F811
+    log: EmbeddedLog,  # noqa: F811
+    rejected: EmbeddedLog,
+) -> None:
+    key, good = _one_good_entry(log)
+    log.append([LogRecord(key, orjson.dumps(good | {"locality": "ashfield"}))])
+    worker = Worker(app, log, rejected=rejected)
+    assert worker.run_until_caught_up() == 31
+    [item] = pending(rejected)
+    assert (item.field, item.reason) == ("locality", "Extra inputs are not permitted")
+    assert "ashfield" not in item.reason

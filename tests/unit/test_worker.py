@@ -85,3 +85,11 @@ def test_event_times_come_from_the_agency_and_the_record_time_from_ingest(
     assert len(recordings) == 30
     assert all(e.recorded_at == CLOCK for e in recordings)  # type: ignore[attr-defined]
     assert {e.timestamp.day for e in recordings} == set(range(1, 29))
+
+
+def test_the_agencys_key_version_is_kept_in_the_stored_event(app: Hub, log: EmbeddedLog) -> None:
+    Worker(app, log).run_until_caught_up()
+    stored = app.recorder.select_notifications(start=1, limit=1000)
+    recorded = [app.mapper.to_domain_event(s) for s in stored]
+    recordings = [e for e in recorded if type(e).__name__ == "AgencyEventRecorded"]
+    assert {e.keyversion for e in recordings} == {1}  # type: ignore[attr-defined]

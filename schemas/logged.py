@@ -1,0 +1,58 @@
+"""The logged event: one entry of the hub's event log, as ingest appends it and the worker reads it.
+
+It is an agency event at the hub stage (`hub.ingest`): every pseudonym keyed again with the
+hub's key, the id derived anew, the time the hub recorded it beside the agency's time, and its
+personal payload (`locality` and `data`) sealed under its record's key (`hub.keys.sealing`).
+Only what routing, dedupe and the journey need stays in clear. Nothing else may be in an
+entry: one with a field of any other name is refused (and set aside by the worker).
+
+    entry = LoggedEvent.model_validate_json(value)   # the worker, once per entry
+    value = entry.to_json()                          # ingest, once per event
+"""
+
+from typing import Annotated
+
+import orjson
+from pydantic import Field, field_validator
+
+from schemas.base import Contract, Pseudonym, Rfc3339Time, Version
+from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
+
+SEALED_PATTERN = r"^[A-Za-z0-9+/]{40,}={0,2}$"  # base64 of nonce || ciphertext || 16-byte tag
+Sealed = Annotated[str, Field(pattern=SEALED_PATTERN, strict=True)]
+"""A payload as `hub.keys.sealing.seal` seals it: base64 of nonce and ciphertext."""
+
+
+class LoggedEvent(Contract):
+    """One entry of the event log; see the module docstring."""
+
+    id: EventId
+    """The hub-stage event id: the hub-stage record pseudonym and the record version."""
+    source: AgencyUrn
+    type: str
+    """The agency event type (`hub.referral.made.v1`): in clear, for objections."""
+    subject: Pseudonym
+    """The person's hub-stage pseudonym; also the entry's key."""
+    time: Rfc3339Time
+    """When it happened at the agency."""
+    recordref: Pseudonym
+    """The record's hub-stage pseudonym."""
+    recordversion: Version
+    recordedat: Rfc3339Time
+    """When the hub recorded it (ingest's clock)."""
+    keyversion: Version
+    """The version of the agency's place key its pseudonyms were made with."""
+    sealed: Sealed
+    """`locality` and `data`, sealed under the record's key."""
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in AGENCY_EVENT_TYPES:
+            raise ValueError("is not a known agency event type")
+        return value
+
+    def to_json(self) -> bytes:
+        """The entry's bytes, as the log holds them: the same as `model_dump_json` (times in
+        RFC 3339, 'Z' for UTC), in one orjson call instead of a Python call per time."""
+        return orjson.dumps(self.__dict__, option=orjson.OPT_UTC_Z)
