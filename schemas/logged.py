@@ -10,10 +10,10 @@ entry: one with a field of any other name is refused (and set aside by the worke
     value = entry.to_json()                          # ingest, once per event
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from schemas.base import Contract, Pseudonym, Rfc3339Time, Version
 from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
@@ -21,6 +21,10 @@ from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
 SEALED_PATTERN = r"^[A-Za-z0-9+/]{40,}={0,2}$"  # base64 of nonce || ciphertext || 16-byte tag
 Sealed = Annotated[str, Field(pattern=SEALED_PATTERN, strict=True)]
 """A payload as `hub.keys.sealing.seal` seals it: base64 of nonce and ciphertext."""
+BEFORE_THE_CONTRACT = ("specversion", "datacontenttype", "dataschema")
+"""CloudEvents attributes that entries appended before this contract carried (ingest copied the
+agency's envelope): constants that say nothing about the event. An entry still in a log from
+then is read without them, so upgrading the hub sets none of them aside."""
 
 
 class LoggedEvent(Contract):
@@ -44,6 +48,13 @@ class LoggedEvent(Contract):
     """The version of the agency's place key its pseudonyms were made with."""
     sealed: Sealed
     """`locality` and `data`, sealed under the record's key."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_entry(cls, value: Any) -> Any:
+        if isinstance(value, dict) and any(name in value for name in BEFORE_THE_CONTRACT):
+            return {k: v for k, v in value.items() if k not in BEFORE_THE_CONTRACT}
+        return value
 
     @field_validator("type")
     @classmethod

@@ -93,3 +93,22 @@ def test_the_agencys_key_version_is_kept_in_the_stored_event(app: Hub, log: Embe
     recorded = [app.mapper.to_domain_event(s) for s in stored]
     recordings = [e for e in recorded if type(e).__name__ == "AgencyEventRecorded"]
     assert {e.keyversion for e in recordings} == {1}  # type: ignore[attr-defined]
+
+
+def test_an_entry_appended_before_the_logged_event_contract_is_still_applied(
+    app: Hub, log: EmbeddedLog
+) -> None:
+    """Ingest used to copy the agency's CloudEvents envelope attributes into the entry: an entry
+    of then, still waiting in a log at the upgrade, is applied, not set aside."""
+    entry = next(e for p in range(6) for e in log.read(p, 0, 1))
+    older = orjson.loads(entry.value) | {
+        "specversion": "1.0",
+        "datacontenttype": "application/json",
+        "dataschema": "https://schemas.example/hub.referral.made.v1.json",
+    }
+    fresh = EmbeddedLog(Path(str(log.path) + ".older"))
+    fresh.append([LogRecord(key=entry.key, value=orjson.dumps(older))])
+    worker = Worker(app, fresh)
+    assert worker.run_until_caught_up() == 1
+    assert worker.rejections == 0
+    assert len(app.journey_of(older["subject"]).applied) == 1
