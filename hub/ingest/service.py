@@ -33,6 +33,7 @@ from hub.ingest.seen import Seen
 from hub.keys.port import Record, RecordKeys
 from hub.keys.sealing import seal
 from hub.log import EventLog, LogRecord
+from schemas.errors import HubError
 from schemas.events import AnyAgencyEvent, RecordLink, agency_urn, event_id
 from schemas.logged import LoggedEvent
 from schemas.submission import Outcome, validated
@@ -56,7 +57,7 @@ class Ingest:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if len(hub_key) < 32:
-            raise ValueError("the hub key must be at least 32 bytes")
+            raise HubError("the hub key must be at least 32 bytes", field="hub key")
         self._log, self._seen, self._keys, self._clock = log, seen, keys, clock
         self._digest = keyed_sha256(hub_key)
 

@@ -14,6 +14,7 @@ from hub.keys.port import RecordKeys
 from hub.keys.sealing import unseal
 from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, EventLog
+from schemas.errors import HubError
 from schemas.logged import LoggedEvent
 from tests.unit.test_events import EXAMPLES, RECORD, _event
 
@@ -210,3 +211,8 @@ def test_what_is_appended_is_exactly_a_logged_event_with_the_agencys_key_version
     assert logged.time == datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
     assert logged.recordedat == CLOCK
     assert logged.to_json() == entry.value == logged.model_dump_json().encode()
+
+
+def test_a_hub_key_shorter_than_32_bytes_is_refused(log: EventLog, keys: RecordKeys) -> None:
+    with pytest.raises(HubError, match="at least 32 bytes"):
+        Ingest(log, MemorySeen(), b"short", keys)
