@@ -52,6 +52,7 @@ def fill(app: Hub) -> None:
             "hub.contact.recorded.v1",
             recordref,
             version,
+            1,
             "c2VhbGVk",
             when,
             timestamp=when,
