@@ -122,8 +122,8 @@ class CsvConnector:
                 )
                 continue
             last_line = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
+            if not row or (not row[0].strip() and not "".join(row).strip()):
+                continue  # a blank line, or one of empty cells (`,,,,`) as spreadsheets leave
             batch.rows += 1
             try:
                 if len(row) != width:
