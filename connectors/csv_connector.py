@@ -153,7 +153,7 @@ class CsvConnector:
         columns = self.mapping.columns
         if not "".join(self._envelope_cells(row)).isascii():
             for position, column in self._text_checks:
-                check_text(row[position], column)
+                check_text(row[position], column, self.mapping.encoding)
         planned = self._plans.get(row[c_type].strip())
         if planned is None:
             raise RowProblemError(columns.event_type, "is not one of the mapping's [event_types]")
@@ -205,7 +205,7 @@ class CsvConnector:
             if not value:
                 continue
             if not value.isascii() and plan.column is not None:
-                check_text(value, plan.column)
+                check_text(value, plan.column, self.mapping.encoding)
             try:
                 converted = plan.convert(value)
             except CellError as exc:
