@@ -20,7 +20,7 @@ from connectors.extract import Batch, ExtractError, Rejection
 from connectors.fields import FieldPlan, field_plans
 from connectors.mapping import RECORD_FIELDS, CellError, Mapping
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
-from connectors.row_problem import RowProblemError, check_text
+from connectors.row_problem import RowProblemError, check_text, undecodable_header
 from connectors.times import LocalTimes
 from schemas.events import agency_slug, agency_urn
 from schemas.place import Place
@@ -78,6 +78,7 @@ class CsvConnector:
                 f"{path}: the mapping names columns the extract does not have: "
                 + ", ".join(repr(m) for m in missing)
                 + f" (the extract has: {', '.join(repr(h) for h in header)})"
+                + undecodable_header(header, self.mapping.encoding)
             )
         columns = self.mapping.columns
         self._text_checks = [

@@ -20,7 +20,7 @@ def check_text(value: str, column: str, encoding: str) -> None:
         raise RowProblemError(column, undecodable(value, exc.start, encoding)) from None
 
 
-def undecodable(value: str, start: int, encoding: str) -> str:
+def undecodable(value: str, start: int, encoding: str, where: str = "the cell") -> str:
     """Why a cell is not text in `encoding`: the encoding tried, the byte (never the text) that
     does not decode, and the mapping line to add when the bytes read as Windows-1252."""
     reason = f"is not valid text in the mapping's encoding ({encoding})"
@@ -31,7 +31,7 @@ def undecodable(value: str, start: int, encoding: str) -> str:
         offset = len(value[:start].encode(plain, errors="surrogateescape"))
     except (LookupError, UnicodeError):
         return f"{reason}; set `encoding` in the mapping to the one the extract was saved in"
-    reason += f": byte {offset + 1} of the cell does not decode"
+    reason += f": byte {offset + 1} of {where} does not decode"
     if name != "cp1252":
         try:
             raw.decode("cp1252")
@@ -43,3 +43,14 @@ def undecodable(value: str, start: int, encoding: str) -> str:
                 'add `encoding = "cp1252"` to the mapping (at the top, above [columns])'
             )
     return f"{reason}; set `encoding` in the mapping to the one the extract was saved in"
+
+
+def undecodable_header(header: list[str], encoding: str) -> str:
+    """Why the header is not text in `encoding` (as `undecodable`), or "" when it is."""
+    for position, name in enumerate(header):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            where = f"column {position + 1} of the header"
+            return "; the header " + undecodable(name, exc.start, encoding, where)
+    return ""
