@@ -20,7 +20,7 @@ from connectors.extract import Batch, ExtractError, Rejection
 from connectors.fields import FieldPlan, field_plans
 from connectors.mapping import RECORD_FIELDS, CellError, Mapping
 from connectors.pseudonym import IdentifierError, Pseudonymiser, normalise_nhs_number
-from connectors.row_problem import RowProblemError, check_text
+from connectors.row_problem import RowProblemError, check_text, undecodable_header
 from connectors.times import LocalTimes
 from schemas.events import agency_slug, agency_urn
 from schemas.place import Place
@@ -78,6 +78,7 @@ class CsvConnector:
                 f"{path}: the mapping names columns the extract does not have: "
                 + ", ".join(repr(m) for m in missing)
                 + f" (the extract has: {', '.join(repr(h) for h in header)})"
+                + undecodable_header(header, self.mapping.encoding)
             )
         columns = self.mapping.columns
         self._text_checks = [
@@ -122,8 +123,8 @@ class CsvConnector:
                 )
                 continue
             last_line = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
+            if not row or (not row[0].strip() and not "".join(row).strip()):
+                continue  # a blank line, or one of empty cells (`,,,,`) as spreadsheets leave
             batch.rows += 1
             try:
                 if len(row) != width:
@@ -153,7 +154,7 @@ class CsvConnector:
         columns = self.mapping.columns
         if not "".join(self._envelope_cells(row)).isascii():
             for position, column in self._text_checks:
-                check_text(row[position], column)
+                check_text(row[position], column, self.mapping.encoding)
         planned = self._plans.get(row[c_type].strip())
         if planned is None:
             raise RowProblemError(columns.event_type, "is not one of the mapping's [event_types]")
@@ -205,7 +206,7 @@ class CsvConnector:
             if not value:
                 continue
             if not value.isascii() and plan.column is not None:
-                check_text(value, plan.column)
+                check_text(value, plan.column, self.mapping.encoding)
             try:
                 converted = plan.convert(value)
             except CellError as exc:

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unre
 import sys
 
 import typer
+from rich.markup import escape
 
 from hub.cli import answers, place, records
 from hub.cli.audit import audit_app
@@ -38,5 +39,5 @@ def main() -> None:
     try:
         app()
     except HubError as exc:
-        errors.print(f"[red]error:[/] {exc}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 
 from hub.bootstrap import open_hub, open_projections
 from hub.cli.common import DataDir, Kafka, Store, console, settings_of
@@ -79,5 +80,5 @@ def serve(
     from hub.api.app import create_app
 
     settings = settings_of(data_dir, kafka, store)
-    console.print(f"serving {settings.where()} at http://{host}:{port} (docs at /docs)")
+    console.print(escape(f"serving {settings.where()} at http://{host}:{port} (docs at /docs)"))
     uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level="warning")

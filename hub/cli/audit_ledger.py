@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from hub.audit.verification import Verification
 from hub.cli.audit_session import Json, opened_audit, print_json
@@ -96,7 +97,10 @@ def _report(result: Verification, as_json: bool) -> None:
             highlight=False,
         )
     else:
-        errors.print(f"[red]tampering found ({result.problem.kind}):[/] {result.problem.message}")
+        errors.print(
+            f"[red]tampering found ({escape(result.problem.kind)}):[/] "
+            f"{escape(result.problem.message)}"
+        )
 
 
 def prove(

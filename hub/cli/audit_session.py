@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 
 from hub.audit.auditor import Audit
 from hub.bootstrap import open_audit
@@ -27,7 +28,7 @@ def opened_audit(data_dir: Path, store: str) -> Iterator[tuple[Settings, Audit]]
         with open_audit(settings) as audit:
             yield settings, audit
     except HubError as exc:
-        errors.print(f"[red]error:[/] {exc}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hub.access.keys import KeyStore
@@ -35,7 +36,7 @@ def keys_create(
     """
     with _keys(data_dir) as keys:
         made = keys.create(role, agency)
-    console.print(f"key {made.principal.key_id} ({role}{f', {agency}' if agency else ''}):")
+    console.print(escape(f"key {made.principal.key_id} ({role}{f', {agency}' if agency else ''}):"))
     sys.stdout.write(made.token + "\n")
     console.print("[dim]shown once: keep it safe; `hub keys revoke` if it is lost[/]")
 
@@ -52,9 +53,8 @@ def keys_list(data_dir: DataDir = Path("hub-data")) -> None:
     for name in ("id", "role", "agency", "created", "last used", "revoked"):
         table.add_column(name)
     for k in found:
-        table.add_row(
-            k.key_id, k.role, k.agency or "", k.created, k.last_used or "", k.revoked or ""
-        )
+        cells = (k.key_id, k.role, k.agency or "", k.created, k.last_used or "", k.revoked or "")
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
 
 
@@ -69,7 +69,7 @@ def keys_revoke(
     """
     with _keys(data_dir) as keys:
         keys.revoke(key_id)
-    console.print(f"key {key_id} revoked")
+    console.print(escape(f"key {key_id} revoked"))
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.pseudonym import load_pseudonymiser
@@ -41,7 +42,7 @@ def synth(
         )
     console.print(
         f"[bold]{summary.people:,}[/] people, [bold]{summary.total_rows:,}[/] extract rows "
-        f"across {len(summary.rows)} agencies written to [cyan]{out}[/]"
+        f"across {len(summary.rows)} agencies written to [cyan]{escape(str(out))}[/]"
     )
 
 
@@ -65,7 +66,7 @@ def connect(
     target = out or extract.with_suffix(".events.jsonl")
     report = connect_extract(extract, mapping, the_place, load_pseudonymiser(key), target)
     print_reports([report], show=50)
-    console.print(f"events written to [cyan]{target}[/]")
+    console.print(f"events written to [cyan]{escape(str(target))}[/]")
     if report.rejections:
         raise typer.Exit(1)
 
@@ -110,11 +111,11 @@ def demo(
         table.add_column(name, justify="left" if name in {"agency", "sector"} else "right")
     for a in run.agencies:
         numbers = (a.rows, a.refused, a.accepted, a.duplicate, a.rejected)
-        table.add_row(a.agency, a.sector, *(f"{n:,}" for n in numbers))
+        table.add_row(escape(a.agency), escape(a.sector), *(f"{n:,}" for n in numbers))
     console.print(table)
     reasons = [reason for a in run.agencies for reason in a.reasons]
     for reason in reasons[:3]:
-        console.print(f"  refused: {reason}", highlight=False)
+        console.print(f"  refused: {escape(reason)}", highlight=False)
     if len(reasons) > 3:
         console.print(f"  ... and {len(reasons) - 3:,} more; `hub connect` lists them all")
     for slug, by, period, answer_table in answers:
@@ -123,11 +124,11 @@ def demo(
     console.print(
         f"{run.synth.people:,} people, {len(run.place.agencies)} agencies, "
         f"{len(run.place.localities)} localities; the worker applied {run.applied:,} events.\n"
-        f"Data folder: [cyan]{data_dir}[/] (extracts as agencies hold them under "
-        f"[cyan]{data_dir / 'place' / 'extracts'}[/]); {settings.where()}. "
+        f"Data folder: [cyan]{escape(str(data_dir))}[/] (extracts as agencies hold them under "
+        f"[cyan]{escape(str(data_dir / 'place' / 'extracts'))}[/]); {escape(settings.where())}. "
         "Ask more with `hub query SLUG --by CUT`."
     )
-    folder = "" if data_dir == Path("hub-data") else f" --data-dir {data_dir}"
+    folder = "" if data_dir == Path("hub-data") else escape(f" --data-dir {data_dir}")
     console.print(
         "\n[bold]See it on the dashboard[/]: make a key, serve the hub, open the page and sign "
         "in with the key:\n"

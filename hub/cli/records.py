@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.csv_connector import CsvConnector
@@ -126,7 +127,7 @@ def worker(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     with open_hub(settings) as hub:
-        console.print(f"worker in group {group}: {settings.where()}", highlight=False)
+        console.print(escape(f"worker in group {group}: {settings.where()}"), highlight=False)
         applied = 0
         report_at = time.monotonic() + 5
 
@@ -179,7 +180,7 @@ def rejected(
     for name in ("ref", "field", "reason", "at"):
         table.add_column(name)
     for item in items:
-        table.add_row(item.ref, item.field, item.reason, item.at)
+        table.add_row(*(escape(cell) for cell in (item.ref, item.field, item.reason, item.at)))
     console.print(table)
 
 
@@ -227,12 +228,15 @@ def erase(
         try:
             done = hub.erase(agency, recordref)
         except UnknownRecordError as error:
-            errors.print(f"[red]error:[/] {error}", highlight=False)
+            errors.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(2) from None
     when = done.erased_at.isoformat(timespec="seconds")
     said = "was already erased" if done.repeated else "erased"
     console.print(
-        f"{agency}'s record {recordref} {said} at {when}: {done.events:,} stored events covered "
-        f"(stored as {done.recordref}); the projections are loaded again at the next answer",
+        escape(
+            f"{agency}'s record {recordref} {said} at {when}: {done.events:,} stored events "
+            f"covered (stored as {done.recordref}); the projections are loaded again at the "
+            "next answer"
+        ),
         highlight=False,
     )

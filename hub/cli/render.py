@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.publish import AgencyRun
@@ -30,32 +31,36 @@ def print_answer(
 ) -> None:
     span = f", {period[0]} to {period[1]}" if period else ""
     cut = f" by {', '.join(by)}" if by else ""
-    out = Table(title=f"{slug}{cut}{span}: {QUESTIONS[slug].description}", title_justify="left")
+    title = escape(f"{slug}{cut}{span}: {QUESTIONS[slug].description}")
+    out = Table(title=title, title_justify="left")
     measures = table.measures
     for name in (*table.dims, *measures):
         out.add_column(name, justify="right" if name in measures else "left")
     rows = list(table.rows) if limit is None else list(table.rows)[:limit]
     for row in rows:
         out.add_row(
-            *(str(row.dims[d]) for d in table.dims), *(shown(row.cells[m]) for m in measures)
+            *(escape(str(row.dims[d])) for d in table.dims),
+            *(shown(row.cells[m]) for m in measures),
         )
     for row in table.totals:
-        dims = (str(row.dims.get(d, "all")) for d in table.dims)
+        dims = (escape(str(row.dims.get(d, "all"))) for d in table.dims)
         out.add_row(*dims, *(shown(row.cells[m]) for m in measures), style="bold")
     console.print(out)
     if limit is not None and len(table.rows) > limit:
         again = f"hub query {slug}" + (f" --by {','.join(by)}" if by else "")
-        console.print(f"  ... {len(table.rows) - limit:,} more rows: `{again}`")
+        console.print(escape(f"  ... {len(table.rows) - limit:,} more rows: `{again}`"))
 
 
 def report_run(run: AgencyRun, what: str, then: str) -> None:
     """An extract's outcome as `hub ingest` and `hub publish` print it; exit 1 if any row was
     refused or any event rejected."""
     for problem in run.reasons[:50]:
-        console.print(f"  {problem}", highlight=False)
+        console.print(f"  {escape(problem)}", highlight=False)
     console.print(
-        f"{what}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
-        f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; {then}"
+        escape(
+            f"{what}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
+            f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; {then}"
+        )
     )
     if run.rejected or run.refused:
         raise typer.Exit(1)
@@ -69,7 +74,13 @@ def print_reports(
         table.add_column(name, justify="right" if name in {"rows", "events", "refused"} else "left")
     for r in reports:
         sector = (sectors or {}).get(r.agency, "")
-        table.add_row(r.agency, sector, f"{r.rows:,}", f"{r.events:,}", f"{len(r.rejections):,}")
+        table.add_row(
+            escape(r.agency),
+            escape(sector),
+            f"{r.rows:,}",
+            f"{r.events:,}",
+            f"{len(r.rejections):,}",
+        )
     if len(reports) > 1:
         rows = sum(r.rows for r in reports)
         events = sum(r.events for r in reports)
@@ -78,6 +89,6 @@ def print_reports(
     console.print(table)
     rejections = [rejection for r in reports for rejection in r.rejections]
     for rejection in rejections[:show]:
-        console.print(f"  refused: {rejection}", highlight=False)
+        console.print(f"  refused: {escape(str(rejection))}", highlight=False)
     if len(rejections) > show:
         console.print(f"  ... and {len(rejections) - show:,} more refused rows")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -160,3 +161,76 @@ def test_query_refuses_a_cut_the_question_does_not_allow(
     assert result.returncode == 2
     assert "'locality'" in result.stderr
     assert "allowed cuts" in result.stderr
+
+
+def _normal(text: str) -> str:
+    """The printed text with Rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def test_connect_prints_each_refusal_whole_brackets_and_all(tmp_path: Path) -> None:
+    # Rich reads `[...]` as markup: unescaped, "map it in [codes.locality]" loses its hint,
+    # and a file or column name with brackets loses part of itself.
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    key = tmp_path / "place-key.toml"
+    key.write_text(f'version = 1\nkey = "{"00" * 32}"\n', encoding="utf-8")
+    header = (
+        "Occurrence Ref,Version,NHS No,Date/Time,Beat,Activity,Referred To,Concern,Priority,"
+        "Channel,Service,Linked Ref"
+    )
+    rows = [
+        "R1,1,943 476 5919,05/03/2024 10:00,Beat 1 Ashfield,ARREST,,DA,,999,,",
+        "R2,1,943 476 5919,05/03/2024 10:00,Beat 9 [old],CONTACT,,DA,,999,,",
+    ]
+    extract = tmp_path / "police [march].csv"
+    extract.write_bytes(
+        "\n".join([header, *rows]).encode()
+        + b"\nR3,1,943 476 5919,05/03/2024 10:00,Beat 1 Ashfi\xebld,CONTACT,,DA,,999,,\n"
+    )
+    result = _hub(
+        "connect",
+        str(extract),
+        "--mapping",
+        str(fixtures / "police-north.toml"),
+        "--place",
+        str(fixtures / "place.toml"),
+        "--key",
+        str(key),
+        "--out",
+        str(tmp_path / "out [1].jsonl"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stderr
+    printed = _normal(result.stdout)
+    for line, column, reason in [
+        (2, "Activity", "is not one of the mapping's [event_types]"),
+        (3, "Beat", "is not a locality of the place; map it in [codes.locality]"),
+        (4, "Beat", 'add `encoding = "cp1252"` to the mapping (at the top, above [columns])'),
+    ]:
+        assert f"refused: police [march].csv, line {line}, column {column!r}: " in printed
+        assert reason in printed
+    assert f"events written to {tmp_path / 'out [1].jsonl'}" in printed
+
+
+def test_an_error_with_brackets_is_printed_whole(tmp_path: Path) -> None:
+    result = _hub(
+        "connect", "x.csv", "--mapping", "m.toml", "--place", "[nowhere].toml", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "error: [nowhere].toml: cannot read the place file" in _normal(result.stderr)
+
+
+def test_ingest_and_publish_print_each_reason_whole() -> None:
+    from connectors.publish import AgencyRun
+    from hub.cli.common import console
+    from hub.cli.render import report_run
+
+    reason = "police.csv, line 3, column 'Beat': is not a locality; map it in [codes.locality]"
+    run = AgencyRun("police-north", "police", rows=1, refused=1, reasons=[reason])
+    with console.capture() as captured, pytest.raises(typer.Exit):
+        report_run(run, "police [march].csv", "sent to [the hub]")
+    printed = _normal(captured.get())
+    assert reason in printed
+    assert printed.startswith(reason)
+    assert "police [march].csv: 1 refused at the agency" in printed
+    assert printed.endswith("sent to [the hub]")

@@ -213,3 +213,32 @@ def test_agency_time_formats_become_rfc3339_in_the_place_zone(
 def test_a_time_in_none_of_the_formats_is_refused_by_name(cell: str) -> None:
     with pytest.raises(CellError, match=r"time_formats|plausible"):
         LocalTimes(["%d/%m/%Y %H:%M", "%d/%m/%Y"], ZoneInfo("Europe/London"))(cell)
+
+
+@pytest.mark.parametrize(
+    "blank", [b",,,,,,,,,,,,,,", b",,,,", b" , ,\t,  ,,,,,,,,,,, ", b'"","",,,,,,,,,,,,,'], ids=repr
+)
+def test_a_line_of_only_empty_cells_is_skipped_as_blank(
+    tmp_path: Path,
+    police_mapping: Mapping,
+    place: Place,
+    pseudonymiser: Pseudonymiser,
+    blank: bytes,
+) -> None:
+    # A spreadsheet saved as CSV leaves rows of empty cells where it had formatting; they are
+    # blank lines, as an empty line is: neither a row refused nor an event.
+    path = tmp_path / "police.csv"
+    path.write_bytes(b"\r\n".join([HEADER.encode(), ROWS[0], blank, b"", blank, ROWS[8]]) + b"\r\n")
+    events, rejections, rows = _read(CsvConnector(police_mapping, place, pseudonymiser), path)
+    assert rejections == []
+    assert (len(events), rows) == (2, 2)
+
+
+def test_a_refused_row_after_empty_cell_lines_keeps_its_line_number(
+    tmp_path: Path, police_mapping: Mapping, place: Place, pseudonymiser: Pseudonymiser
+) -> None:
+    path = tmp_path / "police.csv"
+    path.write_bytes(b"\n".join([HEADER.encode(), b",,,,,,,,,,,,,,", b"", ROWS[3]]) + b"\n")
+    _, rejections, rows = _read(CsvConnector(police_mapping, place, pseudonymiser), path)
+    assert [(r.line, r.column) for r in rejections] == [(4, "NHS No")]
+    assert rows == 1
