@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     rejected_topic: str = REJECTED_TOPIC
     worker_group: str = WORKER_GROUP
     api_max_body: int = 5 * 1024 * 1024
-    """The largest request body `POST /v1/events` takes, in bytes (413 past it)."""
+    """The largest request body any route takes, in bytes (413 past it, before it is parsed)."""
     api_max_batch: int = 1000
     """The most events one request may carry (413 past it)."""
     store: Literal["sqlite", "postgres"] = "sqlite"

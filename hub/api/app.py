@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from hub.api import agency, auditor, commissioner, dashboard, errors, steward
+from hub.api.limits import Limits
 from hub.api.service import open_service
 from hub.settings import Settings
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, place: Path | None = None, worker: bool = Tru
     for module in (agency, commissioner, steward, auditor, dashboard):
         app.include_router(module.router)
     errors.install(app)
+    app.add_middleware(Limits, max_body=settings.api_max_body)
 
     @app.get("/health", tags=["public"], summary="Whether the hub answers")
     def health() -> dict[str, str]:

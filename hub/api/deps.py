@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.access.keys import Principal
+from hub.api.limits import KEY_NEEDED, PRINCIPAL
 from hub.api.service import HubService
 from hub.audit.auditor import Audit
 
@@ -37,15 +38,19 @@ AuditOf = Annotated[Audit, Depends(get_audit)]
 
 
 def authenticated(
+    request: Request,
     service: Service,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller's principal; 401 for a missing, unknown or revoked key."""
-    principal = service.keys.verify(credentials.credentials) if credentials else None
+    """The caller's principal (as the gate found it, before the body); 401 for a missing,
+    unknown or revoked key."""
+    principal: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
+    if principal is None and credentials:
+        principal = service.keys.verify(credentials.credentials)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail="a valid, unrevoked key is needed: Authorization: Bearer <key>",
+            detail=KEY_NEEDED,
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal

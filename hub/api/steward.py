@@ -1,4 +1,9 @@
-"""The partnership steward's routes: what the partners agree, and attainment against it."""
+"""The partnership steward's routes: what the partners agree, and attainment against it.
+
+Everything a steward writes (names, reasons, contributions, rationales, codes) is held to the
+raw-identifier guard the agencies' events are: an NHS number, an email address, a phone number
+or a date in any of it is a 422 naming the field, the value never echoed nor stored.
+"""
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -6,16 +11,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.api.commissioner import Asked, answer_response
 from hub.api.deps import Service, StewardKey
 from hub.api.service import HubService
+from hub.ingest.guard import identifier_kind
 from schemas.base import Code, Rfc3339Time, Text, format_rfc3339
+from schemas.errors import HubError
 from schemas.outcomes import OutcomeDefinition
 from schemas.place import Commitment
 
 router = APIRouter(prefix="/v1/partnerships", tags=["steward"])
+
+
+class RawIdentifierError(HubError):
+    """A steward's text that holds a person's identifier (422; the value never said)."""
+
+    status = 422
+    field = "body"
 
 
 class Command(BaseModel):
@@ -25,6 +39,24 @@ class Command(BaseModel):
 
     def when(self) -> datetime:
         return self.at or datetime.now(UTC)
+
+    @model_validator(mode="after")
+    def _no_raw_identifiers(self) -> "Command":
+        """Refuse the command if any text in it, at any depth, holds a raw identifier."""
+        stack: list[tuple[str, object]] = [("body", self)]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, BaseModel):
+                stack += [(f"{path}.{k}", v) for k, v in reversed(value.__dict__.items())]
+            elif isinstance(value, list | tuple):
+                stack += [(f"{path}.{i}", v) for i, v in reversed(list(enumerate(value)))]
+            elif isinstance(value, str) and (kind := identifier_kind(value)) is not None:
+                raise RawIdentifierError(
+                    f"looks like {kind}; a person's identifiers never enter the partnership's"
+                    " record",
+                    field=path,
+                )
+        return self
 
 
 class Form(Command):
