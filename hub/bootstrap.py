@@ -222,6 +222,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
                 batch_size=settings.worker_batch,
                 rejected=rejected,
                 after_save=signer.tick,
+                keys=record_keys,
             ),
             audit,
         )
