@@ -31,7 +31,7 @@ from hub.keys.postgres import OwnConnection, PostgresRecordKeys
 from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, EventLog
 from hub.projection.answers import Projections
-from hub.settings import Settings
+from hub.settings import Settings, private_files
 from hub.store.application import Hub
 from hub.worker.worker import Worker
 from schemas.errors import HubError
@@ -70,8 +70,8 @@ def hub_key(settings: Settings) -> bytes:
     """The hub's own pseudonym key: read from the data folder, made there on first use."""
     path = settings.folder.hub_key
     if not path.exists():
-        path.write_text(f'key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
-        path.chmod(0o600)
+        with private_files():
+            path.write_text(f'key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
     try:
         return bytes.fromhex(tomllib.loads(path.read_text(encoding="utf-8"))["key"])
     except (tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
@@ -120,7 +120,9 @@ def open_store(settings: Settings) -> Hub:
     """
     env = settings.store_env
     if settings.store != "postgres":
-        return Hub(env=env)
+        with private_files():  # hub.db and its -wal and -shm: the owner's alone
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            return Hub(env=env)
     from psycopg import sql
 
     schema = env.get("POSTGRES_SCHEMA")
@@ -172,14 +174,16 @@ def record_keys_of(app: Hub) -> RecordKeys:
 
 def open_access(settings: Settings) -> KeyStore:
     """The API's key store and access log in the data folder (the caller closes it)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return KeyStore(settings.folder.access)
+    with private_files():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return KeyStore(settings.folder.access)
 
 
 @contextmanager
 def open_audit(settings: Settings) -> Iterator[Audit]:
-    """The audit of the settings' store alone (no log, no ingest): for the auditor's commands."""
-    with ExitStack() as stack:
+    """The audit of the settings' store alone (no log, no ingest): for the auditor's commands.
+    Every file it writes while open is its owner's alone (`private_files`)."""
+    with private_files(), ExitStack() as stack:
         app = open_store(settings)
         stack.callback(app.close)
         yield Audit(app, settings, open_record_keys(settings, stack))
@@ -187,9 +191,11 @@ def open_audit(settings: Settings) -> Iterator[Audit]:
 
 @contextmanager
 def open_hub(settings: Settings) -> Iterator[Runtime]:
-    """Open (creating where absent) the hub the settings describe."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
+    """Open (creating where absent) the hub the settings describe. While it is open every file
+    and folder the process makes is its owner's alone (0600 / 0700, `private_files`): the data
+    folder, the stores, the keys, the projections and their side files from their first write."""
+    with private_files(), ExitStack() as stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         app = open_store(settings)
         stack.callback(app.close)
         log, rejected = open_logs(settings)
@@ -216,6 +222,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
                 batch_size=settings.worker_batch,
                 rejected=rejected,
                 after_save=signer.tick,
+                keys=record_keys,
             ),
             audit,
         )

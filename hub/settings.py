@@ -12,6 +12,9 @@ the place and the projections.
 """
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +30,33 @@ REJECTED_TOPIC = "hub.events.rejected.v1"
 """The log of entries the worker could not apply, each with its reason."""
 WORKER_GROUP = "hub-worker"
 """The reader group of the workers applying the log to the store."""
+PRIVATE_UMASK = 0o077
+"""What the hub masks off every file and folder it makes: its owner's alone (0600 / 0700)."""
+
+_umask_lock = threading.Lock()
+_umask_held = 0
+_umask_before = 0
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """While open, every file and folder this process makes is its owner's alone: the umask
+    (process-wide) gains `PRIVATE_UMASK`, so SQLite's and DuckDB's side files (-wal, -shm,
+    .wal), made later than their databases, are private from their first byte too. Nested and
+    threaded uses share it; the umask before is put back when the last one closes."""
+    global _umask_held, _umask_before
+    with _umask_lock:
+        if _umask_held == 0:
+            _umask_before = os.umask(PRIVATE_UMASK)
+            os.umask(_umask_before | PRIVATE_UMASK)
+        _umask_held += 1
+    try:
+        yield
+    finally:
+        with _umask_lock:
+            _umask_held -= 1
+            if _umask_held == 0:
+                os.umask(_umask_before)
 
 
 @dataclass(frozen=True)

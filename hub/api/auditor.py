@@ -109,9 +109,12 @@ async def sign(who: AuditorKey, audit: AuditOf, service: Service, request: Reque
 async def status(
     who: AuditorKey, audit: AuditOf, service: Service, request: Request
 ) -> dict[str, Any]:
-    """What the audit page shows: the latest checkpoint (note, tree size, root) and the last
-    verification's result (`null` before the first: `GET /v1/audit/verify` runs one)."""
+    """What the audit page shows: the latest checkpoint (note, tree size, root), the last
+    verification's result (`null` before the first: `GET /v1/audit/verify` runs one), and the
+    stored events the projections set aside because they cannot be opened (`setAside`: how
+    many, and each one's position, source, event and reason)."""
     latest = await run_in_threadpool(audit.latest)
+    aside = await run_in_threadpool(service.set_aside)
     service.keys.record(who, request.url.path)
     checkpoint = None
     if latest is not None:
@@ -121,6 +124,18 @@ async def status(
         "origin": audit.origin,
         "checkpoint": checkpoint,
         "lastVerify": audit.last_verification(),
+        "setAside": {
+            "count": len(aside),
+            "events": [
+                {
+                    "position": a.position,
+                    "source": a.source,
+                    "event": a.event_id,
+                    "reason": a.reason,
+                }
+                for a in aside
+            ],
+        },
     }
 
 

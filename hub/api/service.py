@@ -22,6 +22,7 @@ from hub.bootstrap import Runtime, open_access, open_hub, open_projections
 from hub.domain.partnership import Partnership
 from hub.erasure.erase import Erasure
 from hub.projection.answers import Projections
+from hub.projection.updater import SetAside
 from hub.settings import Settings
 from projections.disclosure import ControlledTable
 from schemas.errors import HubError
@@ -116,6 +117,17 @@ class HubService:
             self._projections.catch_up()
             table = self._projections.answer(slug, by, period)
             return table, self._projections.projector.position
+
+    def set_aside(self) -> list[SetAside]:
+        """The stored events the projections could not open and left out (none before the hub
+        has a place), after loading what waits."""
+        if not self.place_path.exists():
+            return []
+        with self._projections_lock:
+            if self._projections is None:
+                self._projections = open_projections(self.runtime, self.place)
+            self._projections.catch_up()
+            return self._projections.projector.set_aside()
 
     # -- stewards ------------------------------------------------------------------------------
     def partnership(self, slug: str) -> Partnership:

@@ -30,7 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from hub.domain.journey import Journey
 from hub.domain.partnership import Partnership
 from hub.keys.port import RecordKeys
-from hub.projection.updater import Projector
+from hub.projection.updater import Projector, SetAside
 from hub.store.application import Hub
 from projections.questions import answer, prepare, raw_answer
 from schemas.base import Rfc3339Time
@@ -159,7 +159,7 @@ class CutProjector(Projector):
         super().__init__(app, con, place, keys=keys)
         self.cut = cut
 
-    def _rows(self, notifications: Any) -> Iterator[dict[str, object]]:
+    def _rows(self, notifications: Any) -> tuple[list[dict[str, object]], list[SetAside]]:
         return super()._rows(self._kept(notifications))
 
     def _kept(self, notifications: Iterable[Any]) -> Iterator[Any]:

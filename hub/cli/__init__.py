@@ -13,6 +13,7 @@ from hub.cli import answers, place, records
 from hub.cli.audit import audit_app
 from hub.cli.common import errors
 from hub.cli.keys import keys_app
+from hub.settings import private_files
 from schemas.errors import HubError
 
 app = typer.Typer(
@@ -35,9 +36,11 @@ app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:
-    """Entry point: run the app, turning the hub's errors into a sentence and exit code 2."""
+    """Entry point: run the app, turning the hub's errors into a sentence and exit code 2.
+    Every file and folder a command makes is its owner's alone (`private_files`)."""
     try:
-        app()
+        with private_files():
+            app()
     except HubError as exc:
         errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -15,11 +16,12 @@ from connectors.csv_connector import CsvConnector
 from connectors.http_sender import HttpPublisher, publish_over_http
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
-from hub.bootstrap import open_hub
+from hub.bootstrap import Runtime, open_hub, open_projections
 from hub.cli.common import DataDir, Kafka, Store, console, errors, settings_of
 from hub.cli.render import report_run
 from hub.demo.run import publish
 from hub.erasure.erase import UnknownRecordError
+from hub.projection.updater import SetAside
 from hub.settings import WORKER_GROUP, Settings
 from hub.worker.rejected import pending, resend
 from schemas.errors import HubError
@@ -165,23 +167,52 @@ def rejected(
     ctx: typer.Context,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    store: Store = "sqlite",
 ) -> None:
     """List the entries the worker refused (topic hub.events.rejected.v1), with each one's
-    reference, field and reason; `hub rejected resend REF` sends one through again.
+    reference, field and reason; `hub rejected resend REF` sends one through again. Then the
+    stored events the projections set aside because they cannot be opened (each one's store
+    position, event and reason): left out of every answer, which go on.
 
     Example: `hub rejected --kafka 127.0.0.1:9092`
     """
-    ctx.obj = settings_of(data_dir, kafka, "sqlite")
+    ctx.obj = settings_of(data_dir, kafka, store)
     if ctx.invoked_subcommand is not None:
         return
     with open_hub(ctx.obj) as hub:
         items = pending(hub.rejected)
+        aside = _set_aside(hub)
     table = Table(title=f"{len(items):,} rejected entries waiting", title_justify="left")
     for name in ("ref", "field", "reason", "at"):
         table.add_column(name)
     for item in items:
         table.add_row(*(escape(cell) for cell in (item.ref, item.field, item.reason, item.at)))
     console.print(table)
+    table = Table(
+        title=f"{len(aside):,} stored events set aside by the projections", title_justify="left"
+    )
+    for name in ("position", "source", "event", "reason"):
+        table.add_column(name)
+    for one in aside:
+        table.add_row(str(one.position), one.source, one.event_id, one.reason)
+    console.print(table)
+
+
+def _set_aside(hub: Runtime) -> list[SetAside]:
+    """The stored events the projections set aside, after loading what waits (none before the
+    hub has a place)."""
+    place = hub.settings.folder.place
+    if not place.exists():
+        return []
+    try:
+        with open_projections(hub, load_place(place)) as projections:
+            projections.catch_up()
+            return projections.projector.set_aside()
+    except duckdb.IOException:
+        raise HubError(
+            f"{hub.settings.folder.projections} is open in another process (`hub serve`?): "
+            "its GET /v1/audit/status lists the events set aside"
+        ) from None
 
 
 @rejected_app.command(name="resend")

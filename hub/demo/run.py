@@ -17,6 +17,7 @@ from connectors.publish import AgencyRun, publish_with
 from connectors.synth import SynthSummary, synthesise
 from hub.bootstrap import Runtime
 from hub.ingest.retry import submit_with_retry
+from hub.settings import private_files
 from schemas.place import Place, load_place
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,13 @@ class DemoRun:
 
 def run_demo(hub: Runtime, people: int, seed: int, stage: Stage, apply: bool = True) -> DemoRun:
     """Synthesise a place into the data folder and run it through the hub (with `apply`
-    false, only as far as the log: a `hub worker` applies it)."""
+    false, only as far as the log: a `hub worker` applies it). The place and its key are the
+    owner's alone, as every file of the data folder is (`private_files`)."""
+    with private_files():
+        return _run_demo(hub, people, seed, stage, apply)
+
+
+def _run_demo(hub: Runtime, people: int, seed: int, stage: Stage, apply: bool) -> DemoRun:
     folder = hub.settings.folder
     place_dir = folder.place_dir
     summary = synthesise(

@@ -9,11 +9,18 @@ fetched at once). A record whose key is gone was erased: its events are left out
 and so of every answer. (An erased objection still keeps its person out of every answer, as a
 row without its payload: erasing a record must not lift an objection.)
 
+A stored event that cannot be opened (its record has no key and was never erased: not this
+store's keys, or written past the worker's check; or its seal is broken, `SealError`) is set
+aside, not loaded: kept in the table `set_aside` (position, source, event_id, reason) in the
+same transaction as the facts, and the load goes on, so one bad event never stops an answer.
+A set-aside objection still keeps its person out, as an erased one does.
+
     projector = Projector(app, duckdb.connect("hub-data/projections.duckdb"), place, keys=keys)
     projector.catch_up()
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -46,6 +53,36 @@ PLAIN_FIELDS = (
     "scope",
 )
 ERASED_LOCALITY = "(erased)"  # an erased objection's row: never shown (objectors' rows never are)
+SET_ASIDE_DDL = """
+create table if not exists set_aside (
+    position bigint primary key, source varchar not null, event_id varchar not null,
+    reason varchar not null
+)
+"""
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A stored event the projection updater could not open, and left out of the facts."""
+
+    position: int
+    source: str
+    event_id: str
+    reason: str
+
+
+def set_aside_of(con: duckdb.DuckDBPyConnection) -> list[SetAside]:
+    """The events set aside in a projections database, in store order (none before the first
+    load)."""
+    tables = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'set_aside'"
+    ).fetchall()
+    if tables != [(1,)]:
+        return []
+    rows = con.execute(
+        "select position, source, event_id, reason from set_aside order by position"
+    ).fetchall()
+    return [SetAside(int(p), str(s), str(e), str(r)) for p, s, e, r in rows]
 
 
 class Projector:
@@ -66,6 +103,7 @@ class Projector:
         self._sectors = {a.slug: a.sector for a in place.agencies}
         self._zone = place.zone()
         create_facts(con)
+        con.execute(SET_ASIDE_DDL)
         con.execute("create table if not exists projection_state (position bigint not null)")
         if con.execute("select count(*) from projection_state").fetchall() == [(0,)]:
             con.execute("insert into projection_state values (0)")
@@ -96,10 +134,15 @@ class Projector:
                 topics=[RECORDED],
                 inclusive_of_start=False,
             )
-            rows = list(self._rows(notifications))
+            rows, aside = self._rows(notifications)
             self.con.execute("begin transaction")
             try:
                 added += insert_facts(self.con, rows)
+                if aside:
+                    self.con.executemany(
+                        "insert or replace into set_aside values (?, ?, ?, ?)",
+                        [(a.position, a.source, a.event_id, a.reason) for a in aside],
+                    )
                 self.con.execute("update projection_state set position = ?", [stop])
                 self.con.execute("commit")
             except BaseException:
@@ -108,29 +151,46 @@ class Projector:
             if progress is not None:
                 progress(stop - start)
 
-    def _rows(self, notifications: Iterable[Any]) -> Iterator[dict[str, object]]:
+    def set_aside(self) -> list[SetAside]:
+        """The stored events set aside so far (module docstring), in store order."""
+        return set_aside_of(self.con)
+
+    def _rows(self, notifications: Iterable[Any]) -> tuple[list[dict[str, object]], list[SetAside]]:
         """The facts rows of stored notifications (each with its `position`), payloads opened
-        with their records' keys, fetched for all of them at once; erased records left out."""
+        with their records' keys, fetched for all of them at once; erased records left out;
+        and the events that cannot be opened, set aside."""
         events: list[tuple[int, Any]] = [
             (n.id, self.app.mapper.to_domain_event(n)) for n in notifications
         ]
         records = {(event.source, event.recordref) for _, event in events}
         keys = self.keys.get(records)
+        unknown: set[tuple[str, str]] = set()
         if len(keys) < len(records):  # erased, unless the key store never knew them
-            unknown = records - keys.keys() - self.keys.lookup(records - keys.keys()).keys()
-            if unknown:
-                source, recordref = min(unknown)
-                raise SealError(
-                    f"the record keys have no key for {source} record {recordref} (and "
-                    f"{len(unknown) - 1} more), erased or not: they are not this store's keys"
-                )
+            missing = records - keys.keys()
+            unknown = missing - self.keys.lookup(missing).keys()
+        rows: list[dict[str, object]] = []
+        aside: list[SetAside] = []
         for position, event in events:
             key = keys.get((event.source, event.recordref))
+            problem = None
             if key is not None:
-                payload = unseal(key, event.source, event.event_id, event.sealed)
-                yield self._row(position, event, payload["locality"], payload["data"])
-            elif event.event_type == OBJECTION:
-                yield self._row(position, event, ERASED_LOCALITY, {})
+                try:
+                    payload = unseal(key, event.source, event.event_id, event.sealed)
+                except SealError as error:
+                    problem = str(error)
+                else:
+                    rows.append(self._row(position, event, payload["locality"], payload["data"]))
+                    continue
+            elif (event.source, event.recordref) in unknown:
+                problem = (
+                    f"the record keys have no key for {event.source} record {event.recordref}, "
+                    "and it was never erased: not this store's keys"
+                )
+            if problem is not None:
+                aside.append(SetAside(position, event.source, event.event_id, problem))
+            if event.event_type == OBJECTION:  # unopened or erased, it still keeps them out
+                rows.append(self._row(position, event, ERASED_LOCALITY, {}))
+        return rows, aside
 
     def _row(
         self, position: int, event: Any, locality: str, data: dict[str, Any]

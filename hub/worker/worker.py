@@ -7,7 +7,9 @@ or neither, so a restart resumes exactly where the store left off: nothing lost,
 An event already in a journey is a no-op.
 
 An entry the worker cannot apply (not a `schemas.logged.LoggedEvent`, a field of any other name
-included, or keyed under another person) goes to the rejected log (`hub.events.rejected.v1`)
+included, keyed under another person, or, given the record keys, of a record the key store has
+never known: its payload could never be opened, and once stored it would stay there for good)
+goes to the rejected log (`hub.events.rejected.v1`)
 with its reason, before the position passes it, and the worker goes on; `hub rejected` lists
 them and sends them again.
 
@@ -32,12 +34,18 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from pydantic import ValidationError
 
 from hub.domain.journey import Journey
+from hub.keys.port import RecordKeys
 from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
 from hub.settings import WORKER_GROUP
 from hub.store.application import Hub
 from schemas.base import format_rfc3339
 from schemas.logged import LoggedEvent
 from schemas.validation import describe
+
+NO_KEY = (
+    "has no key in the record-key store (not sealed by this hub's ingest): its payload could "
+    "never be opened"
+)
 
 
 def tracking_name(log: EventLog, partition: int) -> str:
@@ -57,8 +65,12 @@ class Worker:
         rejected: EventLog | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_save: Callable[[], None] | None = None,
+        keys: RecordKeys | None = None,
     ) -> None:
+        """`keys`: the record keys, to refuse an entry whose record has no key (looked up once
+        a batch); without them every well-formed entry is applied."""
         self.app, self.log, self.batch_size = app, log, batch_size
+        self.keys = keys
         self.after_save = after_save  # called after each saved batch (the ledger's checkpoints)
         self.rejected, self._clock = rejected, clock
         # The worker is the only writer of journeys, so the journeys it saved are current:
@@ -89,14 +101,20 @@ class Worker:
         """Apply consecutive `entries` of `partition`, which start at its position, and save
         the new domain events with the position after them in one transaction."""
         refused: list[LogRecord] = []
-        checked: list[LoggedEvent] = []
+        checked: list[tuple[LogEntry, LoggedEvent]] = []
         for entry in entries:
             event, problem = _checked(entry)
             if event is not None:
-                checked.append(event)
+                checked.append((entry, event))
             else:
                 assert problem is not None
                 refused.append(self._rejection(entry, *problem))
+        if self.keys is not None and checked:
+            unknown = self._keyless({(e.source, e.recordref) for _, e in checked})
+            for entry, event in checked:
+                if (event.source, event.recordref) in unknown:
+                    refused.append(self._rejection(entry, "recordref", NO_KEY))
+            checked = [(n, e) for n, e in checked if (e.source, e.recordref) not in unknown]
         if refused and self.rejected is not None:
             # Before the position passes them: a crash now sends them again, never loses them
             # (`hub rejected` shows each entry once).
@@ -104,14 +122,14 @@ class Worker:
         self.rejections += len(refused)
         # In order of first appearance, so the same log always gives the same store order.
         first: dict[str, LoggedEvent] = {}
-        for event in checked:
+        for _, event in checked:
             first.setdefault(event.subject, event)
         known = self._journeys(list(first))
         journeys = {
             person: known.get(person) or Journey(person, timestamp=event.time.astimezone(UTC))
             for person, event in first.items()
         }
-        for event in checked:
+        for _, event in checked:
             self._record(event, journeys)
         events: list[DomainEventProtocol[Any]] = []
         for journey in journeys.values():
@@ -125,6 +143,11 @@ class Worker:
         self._remember(journeys)
         if self.after_save is not None:
             self.after_save()
+
+    def _keyless(self, records: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of `records` the key store has never known (an erased one it knows)."""
+        assert self.keys is not None
+        return records - self.keys.lookup(records).keys()
 
     def _journeys(self, persons: list[str]) -> dict[str, Journey]:
         """The current journeys of `persons` that exist (remembered, or read in bulk), in the

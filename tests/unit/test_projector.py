@@ -1,6 +1,6 @@
 """The projector opens each stored payload with its record's key; an erased record's events are
 left out of the facts, an erased objection still keeps its person out of every answer, and a
-key store that never knew a record is an error, not an erasure."""
+key store that never knew a record is not an erasure: its events are set aside, and listed."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +12,6 @@ import pytest
 from hub.domain.journey import Journey
 from hub.ingest.seen import SqliteSeen
 from hub.ingest.service import Ingest
-from hub.keys.sealing import SealError
 from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog
 from hub.projection.updater import Projector
@@ -82,9 +81,16 @@ def test_an_erased_objection_still_keeps_its_person_out(
     assert people == {str(Journey.create_id(ingest.rekey(f"{1:064x}")))}  # person 2 objected
 
 
-def test_a_key_store_that_never_knew_a_record_is_an_error(
+def test_a_key_store_that_never_knew_a_record_sets_its_events_aside(
     hub: tuple[Hub, Ingest, EmbeddedRecordKeys], place: Place, tmp_path: Path
 ) -> None:
     app, _, _ = hub
-    with pytest.raises(SealError, match="not this store's keys"):
-        _facts(app, place, EmbeddedRecordKeys(tmp_path / "other-keys.sqlite"))
+    con = duckdb.connect()
+    projector = Projector(app, con, place, keys=EmbeddedRecordKeys(tmp_path / "other-keys.sqlite"))
+    projector.catch_up()
+    aside = projector.set_aside()
+    assert len(aside) == 5
+    assert all("not this store's keys" in a.reason for a in aside)
+    # Nothing opened, and the objection still keeps its person out, as an erased one does.
+    rows = con.execute("select type, locality from facts").fetchall()
+    assert rows == [("objection.recorded", "(erased)")]
