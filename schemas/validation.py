@@ -9,10 +9,15 @@ from schemas.base import RFC3339_PATTERN, TIME_HINT
 def describe_error(error: ErrorDetails) -> tuple[str, str]:
     """One error as `(field, reason)`: the field a dotted path, the reason without the input.
 
-    Discriminator tags (`hub.referral.made.v1`) in the location are left out of the path.
+    Discriminator tags (`hub.referral.made.v1`) in the location are left out of the path. An
+    unknown key is named by its parent (`data`), never by itself: its name may be the value
+    (`{"9434765919": "x"}`).
     """
     parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and p.startswith("hub."))]
     reason = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        parts = parts[:-1]
+        reason = "has an unknown attribute (its name is not repeated): leave it out"
     if (
         error["type"] == "string_pattern_mismatch"
         and error.get("ctx", {}).get("pattern") == RFC3339_PATTERN

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.access.keys import Principal
+from hub.api.errors import server_side
 from hub.api.service import HubService
 from hub.audit.auditor import Audit
 
@@ -41,7 +42,8 @@ def authenticated(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller's principal; 401 for a missing, unknown or revoked key."""
-    principal = service.keys.verify(credentials.credentials) if credentials else None
+    with server_side():  # the access store failing is the hub's fault: 503, not 401 nor 400
+        principal = service.keys.verify(credentials.credentials) if credentials else None
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
