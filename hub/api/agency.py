@@ -227,7 +227,7 @@ def _malformed(
         try:
             CloudEvent.model_validate(event)
         except ValidationError as error:
-            found[index] = describe(error)[0]
+            found[index] = describe(error, hide_unknown=True)[0]
     return found
 
 

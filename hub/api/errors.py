@@ -130,7 +130,7 @@ def request_error(error: ErrorDetails | dict[str, Any]) -> tuple[str | None, str
         "msg": str(error.get("msg", "is invalid")),
         "ctx": error.get("ctx") or {},
     }
-    field, reason = describe_error(details)
+    field, reason = describe_error(details, hide_unknown=True)
     if details["type"] == "value_error":
         reason = withheld(reason)
     return (None if field == "(event)" else field), reason

@@ -1,5 +1,6 @@
 """The headers every answer carries: `Cache-Control: no-store` (an answer may hold figures or
-a key's view: no cache keeps it), no framing (`X-Frame-Options: DENY`), no content sniffing;
+a key's view: no cache keeps it; only a route that sets its own, such as the dashboard's
+versioned, immutable plotly.js, keeps that), no framing (`X-Frame-Options: DENY`), no content sniffing;
 and a Content-Security-Policy: on the docs pages one admitting only the hub's own assets (those
 `fastapi-offline` serves under /static-offline-docs) and the page's own inline script, by its
 hash; on every answer that is not a page, nothing at all.
@@ -65,7 +66,7 @@ class SecureHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in ALWAYS.items():
-                    headers[name] = value
+                    headers.setdefault(name, value)
                 if not headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("content-security-policy", NOT_A_PAGE)
             await send(message)
