@@ -66,6 +66,12 @@ def withheld(message: str, given: Iterable[str] = ()) -> str:
     return QUOTED.sub(WITHHELD, message)
 
 
+def route_of(scope: Scope) -> str:
+    """The route's template (`/v1/questions/{slug}`) for a log line: never the path asked for,
+    which may carry a value (`/v1/questions/9434765919`)."""
+    return str(getattr(scope.get("route"), "path", "(no such route)"))
+
+
 def given(request: Request) -> list[str]:
     """Every value the request carried, as text: path and query parameters, `ce-*` headers,
     the keys and values of a JSON body already read (the steward's commands)."""
@@ -142,7 +148,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HubError)
     def hub_error(request: Request, error: HubError) -> JSONResponse:
         kind = type(error).__name__
-        log.info("refused %s %s: %s (%s)", request.method, request.url.path, error.status, kind)
+        log.info(
+            "refused %s %s: %s (%s)", request.method, route_of(request.scope), error.status, kind
+        )
         if error.status >= 500:
             return problem(error.status, None, FAULT)
         field, reason = NOT_FOUND.get(kind, (error.field, withheld(str(error), given(request))))
@@ -152,7 +160,7 @@ def install(app: FastAPI) -> None:
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = error.errors()
         field, reason = request_error(errors[0]) if errors else (None, "invalid request")
-        log.info("refused %s %s: 422 at %s", request.method, request.url.path, field)
+        log.info("refused %s %s: 422 at %s", request.method, route_of(request.scope), field)
         return problem(422, field, reason)
 
     @app.exception_handler(HTTPException)
@@ -194,7 +202,11 @@ class FaultGuard:
         except Exception as error:
             stack = "".join(traceback.format_tb(error.__traceback__))
             log.error(
-                "failed %s %s: %s\n%s", scope["method"], scope["path"], type(error).__name__, stack
+                "failed %s %s: %s\n%s",
+                scope["method"],
+                route_of(scope),
+                type(error).__name__,
+                stack,
             )
             if started:
                 return

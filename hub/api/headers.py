@@ -1,9 +1,10 @@
 """The headers every answer carries: `Cache-Control: no-store` (an answer may hold figures or
 a key's view: no cache keeps it; only a route that sets its own, such as the dashboard's
-versioned, immutable plotly.js, keeps that), no framing (`X-Frame-Options: DENY`), no content sniffing;
-and a Content-Security-Policy: on the docs pages one admitting only the hub's own assets (those
-`fastapi-offline` serves under /static-offline-docs) and the page's own inline script, by its
-hash; on every answer that is not a page, nothing at all.
+versioned, immutable plotly.js, keeps that), no framing (`X-Frame-Options: DENY`), no content
+sniffing, no referrer; and a Content-Security-Policy: on the docs pages one admitting only the
+hub's own assets (`fastapi-offline` serves them under /static-offline-docs) and the page's own
+inline script, by its hash; on every answer that is not a page (JSON, CSV, scripts)
+`default-src 'none'; frame-ancestors 'none'`. The dashboard's pages keep their own policy.
 
     headers.install(app)  # after the other middleware: it wraps every answer, errors too
 """

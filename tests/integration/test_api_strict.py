@@ -139,10 +139,13 @@ def test_refused_slugs_and_values_are_never_echoed(
     method: str,
     path: str,
     body: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="hub")
     response = call(client, keys[role], method, path, json=body)
     assert 400 <= response.status_code < 500, response.text
     assert_unechoed(response, NHS)
+    assert NHS not in caplog.text
 
 
 def test_an_unknown_question_is_no_such_question(
@@ -247,3 +250,24 @@ def test_every_answer_is_no_store_and_the_docs_are_framed_by_no_one(
     assert "frame-ancestors 'none'" in policy
     assert "script-src 'self'" in policy
     assert "/static-offline-docs/" in docs.text
+
+
+def test_a_server_fault_is_a_500_whose_log_has_its_kind_not_its_message(
+    client: TestClient,
+    keys: dict[str, str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    service = client.app.state.service  # type: ignore[attr-defined]
+
+    def failing(*args: Any) -> None:
+        raise ValueError(f"invalid literal for int() with base 10: {NHS!r}")
+
+    monkeypatch.setattr(service, "answer", failing)
+    response = call(client, keys["commissioner"], "GET", "/v1/questions/demand")
+    assert response.status_code == 500
+    assert set(response.json()) == {"field", "reason"}
+    assert "ValueError" in caplog.text
+    assert NHS not in caplog.text
+    assert NHS not in response.text
