@@ -61,8 +61,9 @@ def withheld(message: str, given: Iterable[str] = ()) -> str:
     """`message` with every quoted value in it withheld, and every value `given` (a value the
     request carried, which a message may name unquoted: `{partner} is not a partner`)."""
     for value in sorted(set(given), key=len, reverse=True):
-        if len(value) >= MIN_WITHHELD:
-            message = message.replace(value, WITHHELD)
+        if len(value) >= MIN_WITHHELD:  # as a whole word: `json` stays in `cloudevents+json`
+            word = rf"(?<![\w+/-]){re.escape(value)}(?![\w+/-])"
+            message = re.sub(word, WITHHELD, message)
     return QUOTED.sub(WITHHELD, message)
 
 
