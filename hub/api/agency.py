@@ -271,6 +271,8 @@ def _events(request: Request, body: bytes) -> list[Any]:
         event: dict[str, Any] = {}
         for name, value in request.headers.items():
             if name.startswith("ce-"):
+                if name[3:] in event:  # the hub never picks one of two values
+                    raise BinaryAttributeError("a ce-* header is given twice: give each once")
                 event[name[3:]] = _attribute(name[3:], unquote(value))
         if media:
             event["datacontenttype"] = media

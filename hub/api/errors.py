@@ -30,6 +30,7 @@ from schemas.validation import describe_error
 log = logging.getLogger("hub.api")
 
 FAULT = "the hub failed to answer; the operator can see why in its log"
+UNAVAILABLE = "the hub cannot answer now: try again later; the operator can see why in its log"
 QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 WITHHELD = "[value withheld]"
 MIN_WITHHELD = 3  # shorter values ("a", "no") would blot out the message's own words
@@ -153,7 +154,7 @@ def install(app: FastAPI) -> None:
             "refused %s %s: %s (%s)", request.method, route_of(request.scope), error.status, kind
         )
         if error.status >= 500:
-            return problem(error.status, None, FAULT)
+            return problem(error.status, None, UNAVAILABLE if error.status == 503 else FAULT)
         field, reason = NOT_FOUND.get(kind, (error.field, withheld(str(error), given(request))))
         return problem(error.status, field, reason)
 

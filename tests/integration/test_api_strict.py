@@ -108,6 +108,21 @@ def test_an_attribute_named_by_personal_data_is_never_echoed(
     assert name.lower() not in response.text
 
 
+def test_a_ce_header_given_twice_is_a_422(
+    client: TestClient,
+    keys: dict[str, str],  # noqa: F811
+) -> None:
+    headers = [(k.encode(), v.encode()) for k, v in binary("1").items()]
+    headers += [
+        (b"ce-id", b"another-id"),
+        (b"Authorization", f"Bearer {keys['own agency']}".encode()),
+    ]
+    data = json.dumps(referral(900)["data"]).encode()
+    response = client.post("/v1/events", content=data, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "another-id" not in response.text
+
+
 def test_a_ce_header_named_by_an_nhs_number_is_never_echoed(
     client: TestClient,
     keys: dict[str, str],  # noqa: F811
