@@ -24,8 +24,12 @@ class QuestionError(HubError):
 
 
 def parse_cuts(text: str | None) -> list[str]:
-    """The cuts of `by`: comma-separated names, spaces around them and empty ones dropped."""
-    return [cut.strip() for cut in (text or "").split(",") if cut.strip()]
+    """The cuts of `by`: comma-separated names, spaces around them and empty ones dropped; a
+    cut given twice is refused (the question would be asked differently than written)."""
+    cuts = [cut.strip() for cut in (text or "").split(",") if cut.strip()]
+    if len(set(cuts)) != len(cuts):
+        raise QuestionError("a cut is given twice in by: give each cut once", field="by")
+    return cuts
 
 
 def parse_period(start: str | None, end: str | None) -> tuple[str, str] | None:

@@ -49,14 +49,14 @@ class CloudEvent(CloudEventCore):
             raise ValueError("an event carries data or data_base64, not both")
         for name, value in (self.model_extra or {}).items():
             if not _EXTENSION_NAME.match(name):
-                raise ValueError(
-                    f"extension attribute {name!r} must be 1-20 lower-case letters or digits"
+                raise ValueError(  # the name is never repeated: it may be the value
+                    "an extension attribute's name must be 1-20 lower-case letters or digits"
                 )
             if value is None or isinstance(value, str | bool):
                 continue
             if not isinstance(value, int) or value not in _INT32:
                 raise ValueError(
-                    f"extension attribute {name!r} must be a string, boolean or 32-bit integer"
+                    "an extension attribute must be a string, boolean or 32-bit integer"
                 )
         return self
 

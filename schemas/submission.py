@@ -36,7 +36,7 @@ def validated(events: Sequence[object]) -> list[AnyAgencyEvent | Outcome]:
             checked.append(check(event))
         except ValidationError as error:
             given = event.get("id") if isinstance(event, dict) else None
-            field, reason = describe(error)[0]
+            field, reason = describe(error, hide_unknown=True)[0]
             checked.append(
                 Outcome("rejected", given if isinstance(given, str) else None, field, reason)
             )

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from hub.api.deps import AgencyKey, Service
+from hub.api.errors import ServerFaultError, server_side
 from hub.api.service import HubService
 from hub.erasure.erase import UnknownRecordError
 from schemas.base import PSEUDONYM_PATTERN, format_rfc3339
@@ -27,6 +28,7 @@ STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 INTEGER_ATTRIBUTES = {"recordversion", "keyversion"}
 EVENT_ID = re.compile(EVENT_ID_PATTERN)
+DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() takes '²' and '①'
 
 
 class TooLargeError(HubError):
@@ -41,6 +43,13 @@ class BodyError(HubError):
 
     status = 400
     field = "body"
+
+
+class BinaryAttributeError(HubError):
+    """A binary-mode attribute (a `ce-*` header) that is not of its type (422)."""
+
+    status = 422
+    field = "attributes"
 
 
 class UnsupportedError(HubError):
@@ -126,7 +135,8 @@ def _publish(service: HubService, agency: str, events: list[Any]) -> PublishResu
     checked = validated(events)  # the one validation of each event: ingest keeps the models
     malformed = _malformed(events, checked)
     wellformed = [c for i, c in enumerate(checked) if i not in malformed]
-    outcomes = iter(service.publish(agency, wellformed))
+    with server_side():  # the log or the key stores failing is the hub's fault
+        outcomes = iter(service.publish(agency, wellformed))
     shown = []
     for index, event in enumerate(events):
         if index in malformed:
@@ -183,8 +193,17 @@ async def erasure(
     assert who.agency is not None
     try:
         done = await run_in_threadpool(service.erase, who.agency, recordref)
-    except UnknownRecordError as error:
-        return JSONResponse({"field": "recordref", "reason": str(error)}, status_code=404)
+    except UnknownRecordError:
+        return JSONResponse(
+            {
+                "field": "recordref",
+                "reason": "the agency has no such record: give the record's pseudonym as the "
+                "agency sent it (the recordref of its events)",
+            },
+            status_code=404,
+        )
+    except HubError as error:  # a store failed (the record keys, the projections): not the caller
+        raise ServerFaultError(type(error).__name__) from error
     return Erased(
         agency=done.agency,
         recordref=recordref,
@@ -208,13 +227,13 @@ def _malformed(
         try:
             CloudEvent.model_validate(event)
         except ValidationError as error:
-            found[index] = describe(error)[0]
+            found[index] = describe(error, hide_unknown=True)[0]
     return found
 
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and DIGITS.fullmatch(declared) and int(declared) > limit:
         raise TooLargeError(f"a body of {int(declared):,} bytes is over the limit of {limit:,}")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -225,12 +244,23 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _attribute(name: str, text: str) -> str | int:
+    """A binary-mode attribute's value: an integer attribute strictly ASCII digits, bounded."""
+    if name not in INTEGER_ATTRIBUTES:
+        return text
+    if DIGITS.fullmatch(text) is None:
+        raise BinaryAttributeError(
+            "must be a whole number: 1 to 18 ASCII digits (0-9), nothing else", field=name
+        )
+    return int(text)
+
+
 def _events(request: Request, body: bytes) -> list[Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     binary = "ce-specversion" in request.headers
     if media not in {STRUCTURED, BATCH} and not (binary and media in {"application/json", ""}):
         raise UnsupportedError(
-            f"content type {media or '(none)'!r} is not taken: send {STRUCTURED}, {BATCH}, or "
+            f"the content type is not taken: send {STRUCTURED}, {BATCH}, or "
             "binary mode (ce-* headers with application/json data)"
         )
     try:
@@ -241,11 +271,9 @@ def _events(request: Request, body: bytes) -> list[Any]:
         event: dict[str, Any] = {}
         for name, value in request.headers.items():
             if name.startswith("ce-"):
-                attribute = name[3:]
-                text = unquote(value)
-                event[attribute] = (
-                    int(text) if attribute in INTEGER_ATTRIBUTES and text.isdigit() else text
-                )
+                if name[3:] in event:  # the hub never picks one of two values
+                    raise BinaryAttributeError("a ce-* header is given twice: give each once")
+                event[name[3:]] = _attribute(name[3:], unquote(value))
         if media:
             event["datacontenttype"] = media
         if parsed is not None:

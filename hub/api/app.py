@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from hub.api import agency, auditor, commissioner, dashboard, errors, steward
+from hub.api import agency, auditor, commissioner, dashboard, errors, headers, steward
 from hub.api.limits import Limits
 from hub.api.service import open_service
 from hub.settings import Settings
@@ -40,11 +40,13 @@ def create_app(settings: Settings, place: Path | None = None, worker: bool = Tru
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(errors.single_valued)],
     )
     for module in (agency, commissioner, steward, auditor, dashboard):
         app.include_router(module.router)
     errors.install(app)
     app.add_middleware(Limits, max_body=settings.api_max_body)
+    headers.install(app)  # outermost: the gate's own refusals carry the headers too
 
     @app.get("/health", tags=["public"], summary="Whether the hub answers")
     def health() -> dict[str, str]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from hub.access.keys import Principal
 from hub.api.deps import CommissionerKey, Service, get_audit
+from hub.api.errors import server_side
 from hub.api.service import HubService
 from projections.asked import parse_cuts, parse_period
 from projections.questions import QUESTIONS
@@ -79,13 +80,14 @@ async def answer_response(
     """Shared by the commissioner's and the steward's routes: answer, log the read, render."""
     if slug not in QUESTIONS:
         return JSONResponse(
-            {"field": "slug", "reason": f"no question {slug!r}: ask one of {', '.join(QUESTIONS)}"},
+            {"field": "slug", "reason": f"no such question: ask one of {', '.join(QUESTIONS)}"},
             status_code=404,
         )
     cuts = parse_cuts(asked.by)
     period = parse_period(asked.from_, asked.to)
     table, position = await run_in_threadpool(service.answer, slug, cuts, period)
-    service.keys.record(who, request.url.path, slug, ",".join(cuts) or None, position)
+    with server_side():  # the access store failing is the hub's fault, not the caller's
+        service.keys.record(who, request.url.path, slug, ",".join(cuts) or None, position)
     # The latest signed checkpoint's tree size: the ledger an auditor can check this against.
     latest = await run_in_threadpool(get_audit(request).latest)
     tree_size = latest[1].size if latest else 0

@@ -11,6 +11,7 @@ passes the limit (the route is then told the client went away, and nothing more 
 """
 
 import logging
+import re
 from typing import Any
 
 import anyio.to_thread
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.access.keys import Principal
 from hub.api.errors import problem
+from schemas.errors import HubError
 
 log = logging.getLogger("hub.api")
 
@@ -25,6 +27,7 @@ PRINCIPAL = "hub.principal"
 """Where the gate leaves the caller's principal in the request's state."""
 KEY_NEEDED = "a valid, unrevoked key is needed: Authorization: Bearer <key>"
 GATED = "/v1/"
+DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() takes "²", which int() refuses
 
 
 class Limits:
@@ -39,7 +42,19 @@ class Limits:
             return
         headers = _headers(scope)
         if scope["path"].startswith(GATED) or scope["path"] == GATED.rstrip("/"):
-            principal = await _principal(scope, headers.get("authorization", ""))
+            try:
+                principal = await _principal(scope, headers.get("authorization", ""))
+            except HubError as error:  # the access store failed: the hub's fault, not the caller's
+                log.error(
+                    "failed %s %s: the access store (%s)",
+                    scope["method"],
+                    scope["path"],
+                    type(error).__name__,
+                )
+                await problem(503, None, "the hub cannot check keys now; try again later")(
+                    scope, receive, send
+                )
+                return
             if principal is None:
                 log.info("refused %s %s: 401 before the body", scope["method"], scope["path"])
                 response = problem(401, None, KEY_NEEDED)
@@ -48,7 +63,7 @@ class Limits:
                 return
             scope.setdefault("state", {})[PRINCIPAL] = principal
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
+        if DIGITS.fullmatch(declared) and int(declared) > self.max_body:
             await self._too_large(scope, receive, send, f"a body of {int(declared):,} bytes is")
             return
         await self._counted(scope, receive, send)

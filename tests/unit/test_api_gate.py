@@ -93,3 +93,34 @@ def test_a_body_within_the_limit_and_public_routes_pass() -> None:
     gate = Gate(max_body=100)
     assert gate.call("/v1/partnerships", {"Authorization": "Bearer good"}, [b"x" * 100]) == 201
     assert Gate().call("/health", {}, [b""]) == 201
+
+
+def test_a_declared_length_in_digits_other_than_ascii_is_not_a_server_error() -> None:
+    """'²' is a digit to str.isdigit() and not to int(): the gate counts the body instead."""
+    gate = Gate(max_body=100)
+    status = gate.call(
+        "/v1/partnerships", {"authorization": "Bearer good", "content-length": "9²"}, [b"{}"]
+    )
+    assert status == 201
+
+
+def test_an_access_store_failing_is_a_503_and_the_body_is_never_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from schemas.errors import HubError
+
+    def failing(token: str) -> Principal | None:
+        raise HubError("the access store is locked")
+
+    gate = Gate()
+    original = SimpleNamespace
+
+    def namespace(**kwargs: Any) -> Any:
+        if "verify" in kwargs:
+            kwargs["verify"] = failing
+        return original(**kwargs)
+
+    monkeypatch.setitem(globals(), "SimpleNamespace", namespace)
+    status = gate.call("/v1/partnerships", {"authorization": "Bearer good"}, [b"{}"])
+    assert status == 503
+    assert gate.read == []
