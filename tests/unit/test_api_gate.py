@@ -38,7 +38,7 @@ class Gate:
             "type": "http",
             "method": "POST",
             "path": path,
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()],
             "app": SimpleNamespace(state=SimpleNamespace(service=SimpleNamespace(keys=keys))),
         }
         pending = [
