@@ -10,14 +10,13 @@ from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Composed, Identifier
 
 from hub.store.leaves import TABLE as LEDGER
-from hub.store.queries import Positioned, StoreQueries, Streams
+from hub.store.queries import Positioned, Streams
 from hub.store.record_index import TABLE as INDEX
 from hub.store.recorders import LedgerPostgresRecorder
+from hub.store.sql_queries import EVENT, SqlQueries
 
-EVENT = "originator_id, originator_version, topic, state"
 
-
-class PostgresQueries(StoreQueries):
+class PostgresQueries(SqlQueries):
     """The port's PostgreSQL adapter."""
 
     def __init__(self, recorder: LedgerPostgresRecorder) -> None:
@@ -33,8 +32,9 @@ class PostgresQueries(StoreQueries):
         return SQL(text).format(**self.tables)
 
     def _rows(self, text: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        # The shared statements mark parameters qmark-style; psycopg takes %s.
         with self.recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(self._sql(text), list(params))
+            curs.execute(self._sql(text.replace("?", "%s")), list(params))
             return [tuple(r.values()) for r in curs.fetchall()]
 
     def events_of_many(self, ids: Sequence[UUID]) -> list[StoredEvent]:
@@ -62,23 +62,6 @@ class PostgresQueries(StoreQueries):
         )
         return [(int(p), StoredEvent(o, int(v), str(t), bytes(s))) for p, o, v, t, s in rows]
 
-    def record_event_count(self, source: str, recordref: str) -> int:
-        rows = self._rows(
-            "SELECT COUNT(*) FROM {index} WHERE source = %s AND recordref = %s",
-            [source, recordref],
-        )
-        return int(rows[0][0])
-
-    def position_of_event(self, source: str, event_id: str) -> int | None:
-        rows = self._rows(
-            "SELECT MIN(notification_id) FROM {index} WHERE source = %s AND event_id = %s",
-            [source, event_id],
-        )
-        return None if rows[0][0] is None else int(rows[0][0])
-
-    def ledger_size(self) -> int:
-        return int(self._rows("SELECT MAX(size) FROM {ledger}")[0][0] or 0)
-
     def ledger_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         if not keys:
             return {}
@@ -88,24 +71,6 @@ class PostgresQueries(StoreQueries):
             [v for key in keys for v in key],
         )
         return {(int(s), int(lv)): bytes(h) for s, lv, h in rows}
-
-    def ledger_leaf(self, index: int) -> tuple[int, bytes] | None:
-        rows = self._rows(
-            "SELECT notification_id, hash FROM {ledger} WHERE size = %s AND level = 0",
-            [index + 1],
-        )
-        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
-
-    def leaf_at(self, notification_id: int) -> int | None:
-        rows = self._rows(
-            "SELECT size FROM {ledger} WHERE notification_id = %s AND level = 0",
-            [notification_id],
-        )
-        return int(rows[0][0]) - 1 if rows else None
-
-    def leaf_with_hash(self, hashed: bytes) -> int | None:
-        rows = self._rows("SELECT MIN(size) FROM {ledger} WHERE level = 0 AND hash = %s", [hashed])
-        return None if rows[0][0] is None else int(rows[0][0]) - 1
 
     @contextmanager
     def snapshot(self) -> Iterator[Streams]:

@@ -10,14 +10,13 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from hub.store.leaves import TABLE as LEDGER
-from hub.store.queries import Positioned, StoreQueries, Streams
+from hub.store.queries import Positioned, Streams
 from hub.store.record_index import TABLE as INDEX
 from hub.store.recorders import LedgerSQLiteRecorder
+from hub.store.sql_queries import EVENT, SqlQueries
 
-EVENT = "originator_id, originator_version, topic, state"
 
-
-class SQLiteQueries(StoreQueries):
+class SQLiteQueries(SqlQueries):
     """The port's SQLite adapter."""
 
     def __init__(self, recorder: LedgerSQLiteRecorder) -> None:
@@ -59,22 +58,6 @@ class SQLiteQueries(StoreQueries):
         )
         return [(int(r[0]), self._event(tuple(r)[1:])) for r in rows]
 
-    def record_event_count(self, source: str, recordref: str) -> int:
-        rows = self._rows(
-            "SELECT COUNT(*) FROM {index} WHERE source = ? AND recordref = ?", [source, recordref]
-        )
-        return int(rows[0][0])
-
-    def position_of_event(self, source: str, event_id: str) -> int | None:
-        rows = self._rows(
-            "SELECT MIN(notification_id) FROM {index} WHERE source = ? AND event_id = ?",
-            [source, event_id],
-        )
-        return None if rows[0][0] is None else int(rows[0][0])
-
-    def ledger_size(self) -> int:
-        return int(self._rows("SELECT MAX(size) FROM {ledger}")[0][0] or 0)
-
     def ledger_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         if not keys:
             return {}
@@ -84,22 +67,6 @@ class SQLiteQueries(StoreQueries):
             [v for key in keys for v in key],
         )
         return {(int(s), int(lv)): bytes(h) for s, lv, h in rows}
-
-    def ledger_leaf(self, index: int) -> tuple[int, bytes] | None:
-        rows = self._rows(
-            "SELECT notification_id, hash FROM {ledger} WHERE size = ? AND level = 0", [index + 1]
-        )
-        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
-
-    def leaf_at(self, notification_id: int) -> int | None:
-        rows = self._rows(
-            "SELECT size FROM {ledger} WHERE notification_id = ? AND level = 0", [notification_id]
-        )
-        return int(rows[0][0]) - 1 if rows else None
-
-    def leaf_with_hash(self, hashed: bytes) -> int | None:
-        rows = self._rows("SELECT MIN(size) FROM {ledger} WHERE level = 0 AND hash = ?", [hashed])
-        return None if rows[0][0] is None else int(rows[0][0]) - 1
 
     @contextmanager
     def snapshot(self) -> Iterator[Streams]:
