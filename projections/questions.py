@@ -1,7 +1,7 @@
 """The seven questions: what each may be cut by, and its answer under disclosure control.
 
     prepare(con, place)  # parameter tables and staging views over an existing `facts` table
-    table = answer(con, "demand", ["locality"], ("2024-01", "2024-12"), place)
+    table = answer(con, "demand", ["locality"], grid_period("2024"), place)
     table.to_json()  # every figure controlled: nothing leaves as an exact count
 
 Each question is one file `sql/<slug>.sql` whose final CTE groups by `{{ dims }}`: that marker is
@@ -19,6 +19,7 @@ import duckdb
 from projections.asked import QuestionError as QuestionError
 from projections.asked import check_period
 from projections.disclosure import Cell, ControlledTable, Rate, Row, control_table, percentile
+from projections.periods import Period
 from schemas.place import Place
 
 SQL = Path(__file__).parent / "sql"
@@ -263,13 +264,14 @@ def answer(
     con: duckdb.DuckDBPyConnection,
     slug: str,
     by: Sequence[str],
-    period: tuple[str, str] | None,
+    period: Period | None,
     place: Place,
 ) -> ControlledTable:
-    """The question's answer with every figure disclosure-controlled (the only public answer)."""
+    """The question's answer with every figure disclosure-controlled (the only public answer),
+    for one period of the grid (`projections.periods`) or the whole record."""
     q = question(slug)
     columns = q.columns(by)
-    rows = raw_answer(con, slug, by, period, place)
+    rows = raw_answer(con, slug, by, None if period is None else period.months, place)
     rules = place.disclosure
     table = control_table(
         rows,

@@ -15,7 +15,7 @@ from hub.bootstrap import open_hub, open_projections
 from hub.cli.common import DataDir, Kafka, Store, console, progress_bar, settings_of
 from hub.cli.render import SUPPRESSED_NOTE, print_answer, print_reports
 from hub.demo.run import run_demo
-from hub.projection.answers import DEMO_VIEWS, months_back
+from hub.projection.answers import DEMO_VIEWS, period_of
 from schemas.place import load_place
 
 
@@ -100,10 +100,8 @@ def demo(
             projections.catch_up(stage("projections: store to DuckDB", projections.projector.lag()))
             span = projections.months()
             answers = []
-            for slug, by, back in DEMO_VIEWS:
-                period = (
-                    None if span is None or back is None else (months_back(span[1], back), span[1])
-                )
+            for slug, by, kind in DEMO_VIEWS:
+                period = None if span is None else period_of(kind, span[1])
                 answers.append((slug, by, period, projections.answer(slug, by, period)))
     table = Table(title=f"{run.place.name}: what each agency sent, and what the hub accepted")
     columns = ("agency", "sector", "rows", "refused at agency", "accepted", "duplicate", "rejected")

@@ -10,6 +10,7 @@ from connectors.publish import AgencyRun
 from connectors.run import ConnectReport
 from hub.cli.common import console
 from projections.disclosure import Cell, ControlledTable
+from projections.periods import Period
 from projections.questions import QUESTIONS
 
 SUPPRESSED_NOTE = (
@@ -25,11 +26,11 @@ def shown(cell: Cell) -> str:
 def print_answer(
     slug: str,
     by: Sequence[str],
-    period: tuple[str, str] | None,
+    period: Period | None,
     table: ControlledTable,
     limit: int | None,
 ) -> None:
-    span = f", {period[0]} to {period[1]}" if period else ""
+    span = f", {period.label}" if period else ""
     cut = f" by {', '.join(by)}" if by else ""
     title = escape(f"{slug}{cut}{span}: {QUESTIONS[slug].description}")
     out = Table(title=title, title_justify="left")

@@ -6,7 +6,7 @@ leaves through `projections.questions.answer`, that is through disclosure contro
 
     with open_projections(hub, place) as projections:
         projections.catch_up()
-        table = projections.answer("demand", by=["sector"], period=("2025-01", "2025-03"))
+        table = projections.answer("demand", by=["sector"], period=grid_period("2025-Q1"))
 
 An erasure (`hub.erasure`) removes the file (`drop_projections`): the next `Projections` loads
 the facts again from the first stored event, leaving the erased record out.
@@ -23,17 +23,25 @@ from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector
 from hub.store.application import Hub
 from projections.disclosure import ControlledTable
+from projections.periods import (
+    Period,
+    calendar_year,
+    financial_year,
+    month_period,
+    quarter_period,
+)
 from projections.questions import answer, prepare
 from schemas.errors import HubError
 from schemas.place import Place
 
-# What `hub demo` shows of each question: its cuts, and how many months back from the latest.
-DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], int | None], ...] = (
-    ("demand", ("sector",), 1),
-    ("repeat_demand", ("need",), 12),
-    ("many_agencies", ("month",), 6),
-    ("waits", ("agency",), 12),
-    ("bounces", ("agency_pair",), 12),
+# What `hub demo` shows of each question: its cuts, and the grid period of the latest month it
+# shows ("month", "quarter", "financial_year", "year"; None: the whole record).
+DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("demand", ("sector",), "month"),
+    ("repeat_demand", ("need",), "financial_year"),
+    ("many_agencies", ("month",), "quarter"),
+    ("waits", ("agency",), "financial_year"),
+    ("bounces", ("agency_pair",), "financial_year"),
     ("attainment", ("outcome",), None),
     ("journeys", (), None),
 )
@@ -69,9 +77,7 @@ class Projections:
         ).fetchone() or (None, None)
         return (str(first), str(last)) if first else None
 
-    def answer(
-        self, slug: str, by: Sequence[str], period: tuple[str, str] | None
-    ) -> ControlledTable:
+    def answer(self, slug: str, by: Sequence[str], period: Period | None) -> ControlledTable:
         return answer(self.con, slug, list(by), period, self.place)
 
     def close(self) -> None:
@@ -108,8 +114,15 @@ def drop_projections(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def months_back(last: str, count: int) -> str:
-    """The month `count - 1` months before `last` (YYYY-MM), so the span holds `count` months."""
-    year, month = map(int, last.split("-"))
-    index = year * 12 + month - 1 - (count - 1)
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+def period_of(kind: str | None, month: str) -> Period | None:
+    """The grid period of this kind that holds `month` (a DEMO_VIEWS kind; None: none)."""
+    if kind is None:
+        return None
+    year, number = map(int, month.split("-"))
+    if kind == "month":
+        return month_period(month)
+    if kind == "quarter":
+        return quarter_period(year, (number - 1) // 3 + 1)
+    if kind == "financial_year":
+        return financial_year(year if number >= 4 else year - 1)
+    return calendar_year(year)
