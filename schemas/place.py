@@ -43,11 +43,15 @@ class Service(Contract):
 
 
 class Disclosure(Contract):
-    """Small-number rules: counts 1..threshold suppressed, others rounded to `rounding_base`."""
+    """Disclosure control (DOMAIN.md): every count perturbed by the cell key method from a ptable
+    of these parameters (true counts 1..threshold never show, no count moves by more than
+    `max_noise`, the noise's variance `noise_variance`), then rounded to `rounding_base`."""
 
     threshold: Annotated[int, Field(ge=1, le=100)] = 7
     rounding_base: Annotated[int, Field(ge=1, le=100)] = 5
     min_group_for_percentiles: Annotated[int, Field(ge=2, le=1000)] = 8
+    max_noise: Annotated[int, Field(ge=1, le=100)] = 8
+    noise_variance: Annotated[float, Field(gt=0, le=1000)] = 9.0
 
 
 class Commitment(Contract):
