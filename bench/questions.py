@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import resource
+import secrets
 import shutil
 import statistics
 import sys
@@ -37,8 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.synth import synthesise
+from projections.answering import answer, prepare
 from projections.facts import create_facts, insert_facts
-from projections.questions import answer, prepare, raw_answer
+from projections.unit_keys import UnitKeys
+from projections.questions import raw_answer
 from schemas.place import Place, load_place
 from tests.unit.truth_answers import facts_from_truth
 
@@ -409,7 +412,7 @@ def synthetic_place(workdir: Path) -> Path:
 def load_base(con: duckdb.DuckDBPyConnection, folder: Path, place: Place) -> int:
     con.execute("set threads = 2")
     create_facts(con)
-    return insert_facts(con, facts_from_truth(folder, place))
+    return insert_facts(con, facts_from_truth(folder, place), UnitKeys(secrets.token_bytes(32)))
 
 
 def replicate(con: duckdb.DuckDBPyConnection, base: int, events: int) -> int:

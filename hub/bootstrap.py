@@ -13,8 +13,6 @@ store (a SQLite file, or a table in the store's PostgreSQL schema). Nothing else
 a log or a key file: the stages take what they need as arguments.
 """
 
-import secrets
-import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from hub.audit.auditor import Audit, Checkpointer
 from hub.erasure.erase import Erasure, erase
 from hub.ingest.seen import SqliteSeen
 from hub.ingest.service import Ingest
+from hub.keys.own import own_key
 from hub.keys.port import RecordKeys
 from hub.keys.postgres import OwnConnection, PostgresRecordKeys
 from hub.keys.sqlite import EmbeddedRecordKeys
@@ -34,6 +33,7 @@ from hub.projection.answers import Projections
 from hub.settings import Settings, private_files
 from hub.store.application import Hub
 from hub.worker.worker import Worker
+from projections.unit_keys import UnitKeys
 from schemas.errors import HubError
 from schemas.place import Place
 
@@ -59,6 +59,11 @@ class Runtime:
     audit: Audit
     """The store's audit ledger with its signing key and checkpoint file."""
 
+    @property
+    def unit_keys(self) -> UnitKeys:
+        """The cell key method's unit keys (the data folder's disclosure key)."""
+        return self.audit.unit_keys
+
     def erase(self, agency: str, recordref: str) -> Erasure:
         """Erase one of `agency`'s records (`hub.erasure`): its key, then the projections."""
         return erase(
@@ -68,16 +73,7 @@ class Runtime:
 
 def hub_key(settings: Settings) -> bytes:
     """The hub's own pseudonym key: read from the data folder, made there on first use."""
-    path = settings.folder.hub_key
-    if not path.exists():
-        with private_files():
-            path.write_text(f'key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
-    try:
-        return bytes.fromhex(tomllib.loads(path.read_text(encoding="utf-8"))["key"])
-    except (tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
-        raise HubError(
-            f"{path}: not a hub key file ({exc}); move it away to make a new one"
-        ) from None
+    return own_key(settings.folder.hub_key, "hub key")
 
 
 def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
@@ -230,4 +226,6 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
 
 def open_projections(hub: Runtime, place: Place) -> Projections:
     """The projections of the hub's data folder (`with` closes them), for `place`."""
-    return Projections(hub.app, hub.record_keys, hub.settings.folder.projections, place)
+    return Projections(
+        hub.app, hub.record_keys, hub.unit_keys, hub.settings.folder.projections, place
+    )

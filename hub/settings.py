@@ -94,6 +94,12 @@ class DataFolder:
         return self.root / "hub-key.toml"
 
     @property
+    def disclosure_key(self) -> Path:
+        """The key of the cell key method's unit keys, made on first use and never changed
+        (a new key would give every cell a second, independent draw of its noise)."""
+        return self.root / "disclosure-key.toml"
+
+    @property
     def access(self) -> Path:
         """The API's keys and its access log."""
         return self.root / "access.sqlite"

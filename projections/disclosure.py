@@ -1,16 +1,15 @@
 """Disclosure control: the one gate every commissioner and steward figure passes through.
 
-DOMAIN.md, "Disclosure control": counts 1..threshold are suppressed and the rest rounded to the
-place's base; totals are rounded from unrounded sums; secondary suppression protects every line
-whose total is shown; rates and percentiles have their own rules. A suppressed cell holds no
-value at all, so nothing downstream (JSON, repr, logs) can leak it.
+DOMAIN.md, "Disclosure control": every count is perturbed by the cell key method (each
+counted unit's permanent record key, the cell's key the sum of its units' keys mod 256, the
+noise from a ptable by cell value and cell key: `projections.unit_keys`, `projections.ptable`,
+`projections.perturbed`), so the same cell shows the same figure in every table, route and
+replay; true counts 1..threshold never show; every combination is listed; the period is one of
+a fixed grid (`projections.periods`). Rates come from shown counts; percentiles show only for
+groups of at least `min_group_for_percentiles`.
 
-    >>> from schemas.place import Disclosure
-    >>> rules = Disclosure()
-    >>> count(3, rules).to_json()
-    {'value': None, 'suppressed': True}
-    >>> count(13, rules).to_json()
-    {'value': 15, 'suppressed': False}
+    >>> rate(18, 40).to_json()
+    {'value': 45, 'suppressed': False}
 
 Error messages name rows by their dimension values and never include a count.
 """
@@ -20,14 +19,13 @@ from projections.disclosure_rules import (
     SUPPRESSED,
     Cell,
     DisclosureError,
-    count,
     percentile,
     rate,
+    round_to_base,
 )
-from projections.table_control import control_table
 
 # The gate's parts: one figure's rules (disclosure_rules), the table that leaves the hub
-# (controlled_table) and the control of a whole table (table_control).
+# (controlled_table), the perturbed cells worked out in DuckDB (perturbed).
 __all__ = [
     "SUPPRESSED",
     "Cell",
@@ -35,8 +33,7 @@ __all__ = [
     "DisclosureError",
     "Rate",
     "Row",
-    "control_table",
-    "count",
     "percentile",
     "rate",
+    "round_to_base",
 ]

@@ -1,11 +1,20 @@
-"""Disclosure control of one figure: a count, a rate or a percentile, as DOMAIN.md's
-"Disclosure control" rules it; a suppressed cell holds no value at all.
+"""Disclosure control of one figure, as DOMAIN.md's "Disclosure control" rules it: a count is
+shown as the cell key method perturbed it (`projections.perturbed`, in DuckDB), rounded to the
+place's base; a rate comes from shown counts; a percentile shows only for a big enough group.
+A suppressed cell (a rate with no denominator, a percentile of a small group) holds no value
+at all, so nothing downstream (JSON, repr, logs) can leak it.
 
-    >>> rules = Disclosure()
-    >>> count(3, rules).to_json()
+    >>> rate(18, 40).to_json()
+    {'value': 45, 'suppressed': False}
+    >>> rate(0, 0).to_json()
     {'value': None, 'suppressed': True}
-    >>> count(13, rules).to_json()
-    {'value': 15, 'suppressed': False}
+
+Why no secondary suppression: no count is suppressed any more. A count 1..threshold shows as 0
+or above the threshold (the ptable never yields 1..threshold), every combination is listed,
+and the same cell shows the same figure wherever it is asked, so a difference of shown figures
+carries the noise of each, which does not cancel; a lone suppressed cell is no longer there
+to be recovered by subtraction. What stays suppressed is not additive (a percentile) or has
+no value (a rate of nothing), so nothing follows from it by subtraction either.
 """
 
 import math
@@ -42,47 +51,34 @@ def round_to_base(n: int, base: int) -> int:
     return (2 * n + base) // (2 * base) * base
 
 
-def is_small(n: int, rules: Disclosure) -> bool:
-    # A non-zero count that would round into 0..threshold (only possible when the base is large
-    # next to the threshold) is suppressed too: a shown 0 always means a true zero.
-    return n > 0 and (
-        n <= rules.threshold or round_to_base(n, rules.rounding_base) <= rules.threshold
-    )
-
-
 def as_count(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise DisclosureError(f"{what}: a count must be a whole number of at least 0")
     return n
 
 
-def count(n: int, rules: Disclosure) -> Cell:
-    """A count or total: 0 shown as 0, 1..threshold suppressed, others rounded to the base."""
-    n = as_count(n, "count")
-    return SUPPRESSED if is_small(n, rules) else Cell(round_to_base(n, rules.rounding_base), False)
+def rate(numerator: int | None, denominator: int | None) -> Cell:
+    """A whole percent (halves up) from two shown counts; none (suppressed) when the shown
+    denominator is 0 or either count is not shown. Perturbed independently, the numerator
+    may show above the denominator: the rate is then 100.
 
-
-def rate(numerator: int, denominator: int, rules: Disclosure) -> Cell:
-    """A whole percent from unrounded counts, suppressed when either count or the complement is
-    1..threshold; a zero denominator gives no rate, shown as suppressed.
-
-    >>> rate(18, 40, Disclosure()).value, rate(35, 40, Disclosure()).suppressed
-    (45, True)
+    >>> rate(35, 40).value, rate(45, 40).value
+    (88, 100)
     """
+    if numerator is None or denominator is None:
+        return SUPPRESSED
     numerator = as_count(numerator, "rate numerator")
     denominator = as_count(denominator, "rate denominator")
-    if numerator > denominator:
-        raise DisclosureError("rate: the numerator cannot be larger than the denominator")
     if denominator == 0:
         return SUPPRESSED
-    if any(1 <= n <= rules.threshold for n in (numerator, denominator, denominator - numerator)):
-        return SUPPRESSED
-    return Cell((200 * numerator + denominator) // (2 * denominator), False)
+    shown = min(numerator, denominator)
+    return Cell((200 * shown + denominator) // (2 * denominator), False)
 
 
 def percentile(value_days: float | None, group_size: int, rules: Disclosure) -> Cell:
     """A median or percentile in whole days (halves up), shown only for groups of at least
-    `min_group_for_percentiles`; smaller groups, empty ones included, are suppressed."""
+    `min_group_for_percentiles` units (their exact number); smaller groups, empty ones
+    included, are suppressed."""
     group_size = as_count(group_size, "percentile group size")
     if group_size < rules.min_group_for_percentiles:
         return SUPPRESSED

@@ -1,15 +1,15 @@
-"""The seven questions: what each may be cut by, and its answer under disclosure control.
+"""The seven questions: what each may be cut by and counts, and their exact answers.
 
-    prepare(con, place)  # parameter tables and staging views over an existing `facts` table
-    table = answer(con, "demand", ["locality"], grid_period("2024"), place)
-    table.to_json()  # every figure controlled: nothing leaves as an exact count
+    rows = raw_answer(con, "demand", ["locality"], ("2024-01", "2024-12"), place)  # auditors'
+
+The controlled answer, the only one for commissioners and stewards, is
+`projections.answering.answer`; `projections.answering.prepare` loads what both read.
 
 Each question is one file `sql/<slug>.sql` whose final CTE groups by `{{ dims }}`: that marker is
 replaced by columns taken from the question's whitelist here, never by caller text, and the
 period reaches the SQL only as bound parameters.
 """
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,8 @@ import duckdb
 
 from projections.asked import QuestionError as QuestionError
 from projections.asked import check_period
-from projections.disclosure import Cell, ControlledTable, Rate, Row, control_table, percentile
-from projections.periods import Period
+from projections.disclosure import Rate
+from projections.perturbed import key_of
 from schemas.place import Place
 
 SQL = Path(__file__).parent / "sql"
@@ -153,45 +153,6 @@ def question(slug: str) -> Question:
         ) from None
 
 
-def prepare(con: duckdb.DuckDBPyConnection, place: Place) -> None:
-    """Load the place's parameters into small tables and (re)create the staging views."""
-    con.execute("create or replace table place_services (service varchar, need varchar)")
-    pairs = [(s.code, need) for s in place.services for need in s.needs]
-    if pairs:
-        con.executemany("insert into place_services values (?, ?)", pairs)
-    con.execute(
-        "create or replace table outcome_rules (outcome varchar, events varchar[],"
-        " needs varchar[], sectors varchar[], min_value double, within_days integer,"
-        " reported_by varchar[], target_percent double, period_months integer)"
-    )
-    rules = [
-        (
-            o.code,
-            [kind.removeprefix("hub.") for kind in o.cohort.events],
-            list(o.cohort.needs),
-            list(o.cohort.sectors),
-            o.attainment.min_value,
-            o.attainment.within_days,
-            list(o.attainment.reported_by),
-            o.target_percent,
-            o.period_months,
-        )
-        for o in place.outcomes
-    ]
-    if rules:
-        con.executemany("insert into outcome_rules values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rules)
-    con.execute(
-        "create or replace table commitments"
-        " (partner varchar, outcome varchar, target_percent double)"
-    )
-    plan = place.partnership
-    commitments = [(c.partner, c.outcome, c.target) for c in plan.commitments] if plan else []
-    if commitments:
-        con.executemany("insert into commitments values (?, ?, ?)", commitments)
-    # Fetch the script's (empty) result: DuckDB refuses the next query while one is pending.
-    con.execute((SQL / "staging.sql").read_text(encoding="utf-8")).fetchall()
-
-
 def raw_answer(
     con: duckdb.DuckDBPyConnection,
     slug: str,
@@ -205,94 +166,29 @@ def raw_answer(
     """
     q = question(slug)
     columns = q.columns(by)
-    start, end = check_period(period)
-    sql = (SQL / f"{slug}.sql").read_text(encoding="utf-8")
-    sql = sql.replace(DIMS_MARKER, "".join(f"{col}, " for col in columns))
-    params: dict[str, object] = {"period_from": start, "period_to": end}
-    if "$by_partner" in sql:
-        params["by_partner"] = "partner" in columns
+    sql, params = question_sql(q, columns, check_period(period))
     result = con.execute(sql, params)
     names = [column[0] for column in result.description or ()]
-    rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
-    rows.sort(key=lambda row: tuple((row[c] is None, str(row[c])) for c in columns))
+    keys = {key_of(count) for count in q.counts}
+    rows = [
+        {name: value for name, value in zip(names, values, strict=True) if name not in keys}
+        for values in result.fetchall()
+    ]
+    rows.sort(key=lambda row: order(row, columns))
     return rows
 
 
-FINAL_SELECT = "select * from final"
+def order(row: Mapping[str, object], columns: Sequence[str]) -> tuple[tuple[bool, str], ...]:
+    return tuple((row[c] is None, str(row[c])) for c in columns)
 
 
-def lineage(
-    con: duckdb.DuckDBPyConnection,
-    slug: str,
-    cell: Mapping[str, str],
-    period: tuple[str, str] | None,
-) -> list[tuple[int, str]]:
-    """NEVER FOR COMMISSIONERS OR STEWARDS: the stored events (position, the count each adds
-    to) behind one cell of a question cut by the cell's columns; per count, their number is the
-    cell's exact figure. Call `prepare(con, place)` first."""
-    q = question(slug)
-    if q.lineage is None:
-        traceable = ", ".join(s for s, other in QUESTIONS.items() if other.lineage)
-        raise QuestionError(f"{slug!r} counts no stored events one by one; trace {traceable}")
-    by = [cut for cut in q.cuts if any(col in cell for col in q.cuts[cut])]
-    columns = q.columns(by)
-    unknown = [name for name in cell if name not in columns]
-    missing = [name for name in columns if name not in cell]
-    if unknown or missing:
-        raise QuestionError(
-            f"a {slug!r} cell names {', '.join(q.always) or 'its cuts'} and any of "
-            f"{', '.join(c for cols in q.cuts.values() for c in cols)}; "
-            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"),
-            field="cell",
-        )
-    start, end = check_period(period)
-    cte, measure = q.lineage
-    sql = (SQL / f"{slug}.sql").read_text(encoding="utf-8")
+def question_sql(
+    q: Question, columns: Sequence[str], months: tuple[str, str]
+) -> tuple[str, dict[str, object]]:
+    """A question's SQL grouped by `columns`, with its parameters for the months given."""
+    sql = (SQL / f"{q.slug}.sql").read_text(encoding="utf-8")
     sql = sql.replace(DIMS_MARKER, "".join(f"{col}, " for col in columns))
-    if sql.rstrip().count(FINAL_SELECT) != 1 or not sql.rstrip().endswith(FINAL_SELECT):
-        raise QuestionError(f"{slug}.sql must end with {FINAL_SELECT!r} to be traced")
-    where = " and ".join(f"{col} is not distinct from $cell_{i}" for i, col in enumerate(columns))
-    sql = sql.rstrip().removesuffix(FINAL_SELECT) + (
-        f"select position, {measure} as measure from {cte} where {where} order by position"
-    )
-    params: dict[str, object] = {"period_from": start, "period_to": end}
-    params |= {f"cell_{i}": cell[col] for i, col in enumerate(columns)}
-    return [(int(p), str(m)) for p, m in con.execute(sql, params).fetchall()]
-
-
-def answer(
-    con: duckdb.DuckDBPyConnection,
-    slug: str,
-    by: Sequence[str],
-    period: Period | None,
-    place: Place,
-) -> ControlledTable:
-    """The question's answer with every figure disclosure-controlled (the only public answer),
-    for one period of the grid (`projections.periods`) or the whole record."""
-    q = question(slug)
-    columns = q.columns(by)
-    rows = raw_answer(con, slug, by, None if period is None else period.months, place)
-    rules = place.disclosure
-    table = control_table(
-        rows,
-        columns,
-        q.counts,
-        rules,
-        totals_over=[c for c in columns if c in q.summable],
-        rates=q.rates,
-    )
-    detail = []
-    for row, raw in zip(table.rows, rows, strict=True):
-        cells: dict[str, Cell] = dict(row.cells)
-        for p in q.percentiles:
-            value, size = raw[p.name], raw[p.group_size]
-            days = float(value) if isinstance(value, int | float) else None
-            cells[p.name] = percentile(days, size if isinstance(size, int) else -1, rules)
-        for name in q.targets:
-            # A target is the partnership's own published figure, not a count of people.
-            target = raw[name]
-            if not isinstance(target, int | float):
-                raise QuestionError(f"{slug}: row {dict(row.dims)} has no {name}")
-            cells[name] = Cell(math.floor(float(target) + 0.5), False)
-        detail.append(Row(row.dims, cells))
-    return ControlledTable(table.dims, table.totals_over, tuple(detail), table.totals)
+    params: dict[str, object] = {"period_from": months[0], "period_to": months[1]}
+    if "$by_partner" in sql:
+        params["by_partner"] = "partner" in columns
+    return sql, params

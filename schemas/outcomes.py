@@ -43,4 +43,6 @@ class OutcomeDefinition(Contract):
     cohort: CohortRule
     attainment: AttainmentRule
     target_percent: Percent
-    period_months: Annotated[int, Field(ge=1, le=60)] = 12
+    period_months: Literal[1, 3, 12] = 12
+    """The period each target is judged over, on the period grid: a month (1), a calendar
+    quarter (3) or a calendar year (12)."""

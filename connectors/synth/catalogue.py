@@ -237,7 +237,7 @@ OUTCOMES: tuple[OutcomeDef, ...] = (
                ("council", "police", "vcs"), 7, 270, 40, 12),
     OutcomeDef("living-independently", "Living well and independently", "ons4-satisfaction",
                ("hub.assessment.completed", "hub.service.started"),
-               ("physical-health", "social-isolation"), (), 7, 180, 55, 6),
+               ("physical-health", "social-isolation"), (), 7, 180, 55, 3),
 )
 NEED_OUTCOME = {n: o for o in OUTCOMES for n in o.needs}
 

@@ -242,6 +242,7 @@ async def replay(
         return replay_document(
             service.runtime.app,
             service.runtime.record_keys,
+            service.runtime.unit_keys,
             cut,
             journey=journey,
             partnership=partnership,

@@ -26,11 +26,14 @@ from hub.audit.signed_note import verify_note
 from hub.audit.signing_key import SigningKey
 from hub.audit.verification import Verification
 from hub.audit.verify import verify
+from hub.keys.own import unit_keys_in
 from hub.keys.port import RecordKeys
 from hub.settings import Settings
 from hub.store.application import Hub
 from hub.store.ledger import Ledger, LedgerError
-from projections.questions import QUESTIONS, lineage, raw_answer
+from projections.lineage import lineage
+from projections.questions import QUESTIONS, raw_answer
+from projections.unit_keys import UnitKeys
 from schemas.events import agency_slug, agency_urn
 from schemas.place import Place
 
@@ -59,6 +62,7 @@ class Audit:
 
     def __init__(self, app: Hub, settings: Settings, keys: RecordKeys) -> None:
         self.app, self.settings, self.keys = app, settings, keys
+        self._unit_keys: UnitKeys | None = None
         self.ledger = Ledger(app.queries)
         folder = settings.folder
         self.key = SigningKey.load_or_create(folder.ledger_key, settings.audit_origin)
@@ -184,6 +188,14 @@ class Audit:
             "proof": _proof_json(proof),
         }
 
+    @property
+    def unit_keys(self) -> UnitKeys:
+        """The cell key method's unit keys, under the data folder's disclosure key (made on
+        first use, like the hub's other own keys)."""
+        if self._unit_keys is None:
+            self._unit_keys = unit_keys_in(self.settings.folder.disclosure_key)
+        return self._unit_keys
+
     def trace(
         self,
         place: Place,
@@ -195,7 +207,9 @@ class Audit:
         inclusion proof in the ledger as it stands; per count, their number is the figure."""
         position = self.app.recorder.max_notification_id() or 0
         size = self.ledger.size()
-        con = replay_projections(self.app, self.keys, place, Cut.at_position(position))
+        con = replay_projections(
+            self.app, self.keys, self.unit_keys, place, Cut.at_position(position)
+        )
         try:
             traced = lineage(con, slug, cell, period)
             q = QUESTIONS[slug]

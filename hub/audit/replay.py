@@ -8,7 +8,7 @@ Two bases (the `--basis` of `hub audit replay`):
 
     cut = Cut.at_position(1200)                      # or Cut.as_of(when, "event")
     replay_journey(app, person, cut)                 # the Journey, or None
-    con = replay_projections(app, keys, place, cut)  # DuckDB facts + staging, as then
+    con = replay_projections(app, keys, unit_keys, place, cut)  # DuckDB facts + staging, as then
     answer(con, "demand", ["locality"], None, place) # the question, as it was answered then
 
 A partnership's events are kept by their own time on both bases: stewards record decisions as
@@ -32,8 +32,10 @@ from hub.domain.partnership import Partnership
 from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector, SetAside
 from hub.store.application import Hub
+from projections.answering import answer, prepare
 from projections.periods import span_period
-from projections.questions import answer, prepare, raw_answer
+from projections.questions import raw_answer
+from projections.unit_keys import UnitKeys
 from schemas.base import Rfc3339Time
 from schemas.errors import HubError
 from schemas.place import Place
@@ -156,8 +158,9 @@ class CutProjector(Projector):
         place: Place,
         cut: Cut,
         keys: RecordKeys,
+        unit_keys: UnitKeys,
     ) -> None:
-        super().__init__(app, con, place, keys=keys)
+        super().__init__(app, con, place, keys=keys, unit_keys=unit_keys)
         self.cut = cut
 
     def _rows(self, notifications: Any) -> tuple[list[dict[str, object]], list[SetAside]]:
@@ -173,13 +176,13 @@ class CutProjector(Projector):
 
 
 def replay_projections(
-    app: Hub, keys: RecordKeys, place: Place, cut: Cut
+    app: Hub, keys: RecordKeys, unit_keys: UnitKeys, place: Place, cut: Cut
 ) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory projection (facts and staging) of what the cut keeps; ask it with
     `projections.questions.answer` (controlled) or `raw_answer` (auditors' exact figures)."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    CutProjector(app, con, place, cut, keys).catch_up()
+    CutProjector(app, con, place, cut, keys, unit_keys).catch_up()
     prepare(con, place)
     return con
 
@@ -193,6 +196,7 @@ def state_of(aggregate: Any) -> dict[str, Any]:
 def replay_document(
     app: Hub,
     keys: RecordKeys,
+    unit_keys: UnitKeys,
     cut: Cut,
     *,
     journey: str | None = None,
@@ -219,7 +223,7 @@ def replay_document(
         if place is None:
             raise ReplayError("a question's replay needs the place file")
         the_place = place()
-        con = replay_projections(app, keys, the_place, cut)
+        con = replay_projections(app, keys, unit_keys, the_place, cut)
         try:
             if exact:
                 document["rows"] = raw_answer(con, question, list(by), period, the_place)

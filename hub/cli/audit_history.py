@@ -66,6 +66,7 @@ def replay(
         document = replay_document(
             audit.app,
             audit.keys,
+            audit.unit_keys,
             cut,
             journey=journey,
             partnership=partnership,

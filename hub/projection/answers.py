@@ -22,6 +22,7 @@ import duckdb
 from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector
 from hub.store.application import Hub
+from projections.answering import answer, prepare
 from projections.disclosure import ControlledTable
 from projections.periods import (
     Period,
@@ -30,7 +31,7 @@ from projections.periods import (
     month_period,
     quarter_period,
 )
-from projections.questions import answer, prepare
+from projections.unit_keys import UnitKeys
 from schemas.errors import HubError
 from schemas.place import Place
 
@@ -50,13 +51,15 @@ DEMO_VIEWS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
 class Projections:
     """The projection file of one data folder, caught up and answering."""
 
-    def __init__(self, app: Hub, keys: RecordKeys, path: Path, place: Place) -> None:
+    def __init__(
+        self, app: Hub, keys: RecordKeys, unit_keys: UnitKeys, path: Path, place: Place
+    ) -> None:
         self.path = path
         self.place = place
         # The hub shows its own progress; DuckDB's bar would write over logs and tables.
         self.con = duckdb.connect(str(self.path))
         self.con.execute("SET enable_progress_bar = false")
-        self.projector = Projector(app, self.con, place, keys=keys)
+        self.projector = Projector(app, self.con, place, keys=keys, unit_keys=unit_keys)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Load what the store holds beyond the last position; rebuild the staging tables only

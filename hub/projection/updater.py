@@ -15,8 +15,14 @@ aside, not loaded: kept in the table `set_aside` (position, source, event_id, re
 same transaction as the facts, and the load goes on, so one bad event never stops an answer.
 A set-aside objection still keeps its person out, as an erased one does.
 
-    projector = Projector(app, duckdb.connect("hub-data/projections.duckdb"), place, keys=keys)
+    projector = Projector(
+        app, duckdb.connect("hub-data/projections.duckdb"), place, keys=keys, unit_keys=unit_keys
+    )
     projector.catch_up()
+
+Each fact carries its unit keys for the cell key method (`projections.unit_keys`), from the
+hub's disclosure key. A projection file from before they existed (facts without `record_key`)
+is loaded again from the first stored event: projections are derived, the store is the record.
 """
 
 from collections.abc import Callable, Iterable
@@ -31,6 +37,7 @@ from hub.keys.port import RecordKeys
 from hub.keys.sealing import SealError, unseal
 from hub.store.application import Hub
 from projections.facts import create_facts, insert_facts
+from projections.unit_keys import UnitKeys
 from schemas.events import agency_slug, event_kind
 from schemas.place import Place
 
@@ -85,6 +92,14 @@ def set_aside_of(con: duckdb.DuckDBPyConnection) -> list[SetAside]:
     return [SetAside(int(p), str(s), str(e), str(r)) for p, s, e, r in rows]
 
 
+def _without_unit_keys(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection holds a facts table from before the unit keys."""
+    columns = con.execute(
+        "select column_name from information_schema.columns where table_name = 'facts'"
+    ).fetchall()
+    return bool(columns) and ("record_key",) not in columns
+
+
 class Projector:
     """Loads stored agency events into `facts`, from the position it last reached."""
 
@@ -96,12 +111,17 @@ class Projector:
         batch: int = 5000,
         *,
         keys: RecordKeys,
+        unit_keys: UnitKeys,
     ):
-        """`keys`: the record keys, which open each stored event's sealed payload."""
+        """`keys`: the record keys, which open each stored event's sealed payload; `unit_keys`:
+        the cell key method's keys of each fact."""
         self.app, self.con, self.batch = app, con, batch
-        self.keys = keys
+        self.keys, self.unit_keys = keys, unit_keys
         self._sectors = {a.slug: a.sector for a in place.agencies}
         self._zone = place.zone()
+        if _without_unit_keys(con):
+            for table in ("facts", "projection_state", "set_aside"):
+                con.execute(f"drop table if exists {table}")
         create_facts(con)
         con.execute(SET_ASIDE_DDL)
         con.execute("create table if not exists projection_state (position bigint not null)")
@@ -137,7 +157,7 @@ class Projector:
             rows, aside = self._rows(notifications)
             self.con.execute("begin transaction")
             try:
-                added += insert_facts(self.con, rows)
+                added += insert_facts(self.con, rows, self.unit_keys)
                 if aside:
                     self.con.executemany(
                         "insert or replace into set_aside values (?, ?, ?, ?)",

@@ -4,19 +4,20 @@
 -- whose need is one of the rule's needs (any, if none listed) at an agency of one of its sectors
 -- (any, if none). An event's need: its own for referrals and contacts, the service's needs for a
 -- service start (its referral's need, else the place's needs for the service), none for an
--- assessment. The period is the outcome's block of period_months calendar months (from January)
--- the joining month falls in, shown 'YYYY-MM/YYYY-MM'; the period filter is on the joining month.
+-- assessment. The period is the grid period of the outcome's length (period_months 1: the month,
+-- 3: the calendar quarter, 12: the calendar year) the joining month falls in, labelled as the
+-- grid labels it ('2025-03', '2025-Q1', '2025'); the period filter is on the joining month.
 -- A member attains it when the outcome code is recorded at or above min_value by an allowed
 -- reporter, at or after joining and within within_days of it. A commitment's members are the
 -- cohort members the partner served: a service started at the partner at or after joining and
 -- within within_days of it. Without the partner cut the rows are whole cohorts; with it, one
--- row per commitment. target_percent is the outcome's target, or the commitment's own.
+-- row per commitment. A member's unit key is their person's. target_percent is the outcome's target, or the commitment's own.
 with candidate_events as (
-    select person, agency, sector, type, time, position, local_month, need
+    select person, person_key, agency, sector, type, time, position, local_month, need
     from current_events
     where type in ('referral.made', 'contact.recorded', 'assessment.completed')
     union all
-    select person, agency, sector, type, time, position, local_month, need
+    select person, person_key, agency, sector, type, time, position, local_month, need
     from service_needs
     where type = 'service.started'
 ),
@@ -25,6 +26,7 @@ joined as (
     select
         outcome_rules.outcome,
         candidate_events.person,
+        any_value(candidate_events.person_key) as person_key,
         min(candidate_events.time) as joined_at,
         arg_min(
             candidate_events.local_month, (candidate_events.time, candidate_events.position)
@@ -38,10 +40,7 @@ joined as (
 ),
 
 members as (
-    select
-        *,
-        cast(left(month, 4) as integer) * 12 + cast(right(month, 2) as integer) - 1 as month_index
-    from joined
+    select * from joined
 ),
 
 scored as (
@@ -49,7 +48,6 @@ scored as (
         members.*,
         outcome_rules.within_days,
         outcome_rules.target_percent,
-        month_index - month_index % outcome_rules.period_months as period_index,
         outcome_rules.period_months,
         exists (
             select 1 from current_events as recorded
@@ -71,12 +69,13 @@ cohorts as (
         outcome,
         null::varchar as partner,
         person,
+        person_key,
         month,
-        printf(
-            '%04d-%02d/%04d-%02d',
-            period_index // 12, period_index % 12 + 1,
-            (period_index + period_months - 1) // 12, (period_index + period_months - 1) % 12 + 1
-        ) as period,
+        case period_months
+            when 1 then month
+            when 3 then left(month, 4) || '-Q' || ((cast(right(month, 2) as integer) + 2) // 3)
+            else left(month, 4)
+        end as period,
         target_percent,
         is_attained
     from scored
@@ -87,6 +86,7 @@ served as (
         scored.outcome,
         commitments.partner,
         scored.person,
+        scored.person_key,
         cohorts.month,
         cohorts.period,
         commitments.target_percent,
@@ -122,6 +122,8 @@ final as (
         {{ dims }}
         count(*) as count_cohort,
         count(*) filter (where is_attained) as count_attained,
+        sum(person_key) as key_cohort,
+        sum(person_key) filter (where is_attained) as key_attained,
         max(target_percent) as target_percent
     from in_period
     group by all

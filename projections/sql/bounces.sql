@@ -5,7 +5,8 @@
 -- the person for the declined referral's need; a person is passed on three or more times when a
 -- decline is at least their third for that need since their latest service start (any service,
 -- at or before the decline). count_people_ping_pong counts each such person once a month, under
--- the pair of their first such decline that month.
+-- the pair of their first such decline that month. A decline's unit key is its record's; a
+-- person's, theirs.
 with decline_rows as (
     select
         declines.*,
@@ -43,7 +44,9 @@ marked as (
 ),
 
 in_period as (
-    select declined_month as month, from_agency, to_agency, reason, is_ping_pong_person
+    select
+        declined_month as month, from_agency, to_agency, reason, is_ping_pong_person, record_key,
+        person_key
     from marked
     where declined_month between $period_from and $period_to
 ),
@@ -53,7 +56,10 @@ final as (
         {{ dims }}
         count(*) as count_declined,
         count(*) filter (where reason = 'redirected') as count_redirected,
-        count(*) filter (where is_ping_pong_person) as count_people_ping_pong
+        count(*) filter (where is_ping_pong_person) as count_people_ping_pong,
+        sum(record_key) as key_declined,
+        sum(record_key) filter (where reason = 'redirected') as key_redirected,
+        sum(person_key) filter (where is_ping_pong_person) as key_people_ping_pong
     from in_period
     group by all
 )

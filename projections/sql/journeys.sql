@@ -5,10 +5,13 @@
 -- are those of their first event; need is that of their first referral or contact with a need
 -- (NULL if none). count_served: people with a service start; median_first_service_days: days
 -- from their first event to their first service start. count_services_ended and
--- count_disengaged: their services ended, and those ended 'disengaged'.
+-- count_disengaged: their services ended, and those ended 'disengaged'. Unit keys: a person's
+-- (person_key) for people, a service end's record key for services ended.
 with ordered as (
     select
         person,
+        person_key,
+        record_key,
         agency,
         type,
         time,
@@ -22,7 +25,9 @@ with ordered as (
 ),
 
 first_events as (
-    select person, locality, local_month as month, left(local_month, 4) as year, time as first_at
+    select
+        person, person_key, locality, local_month as month, left(local_month, 4) as year,
+        time as first_at
     from ordered
     where event_rank = 1
 ),
@@ -56,7 +61,10 @@ person_facts as (
         min(time) filter (where type = 'service.started') as first_service_at,
         count(*) filter (where type = 'service.ended') as count_services_ended,
         count(*) filter (where type = 'service.ended' and reason = 'disengaged')
-        as count_disengaged
+        as count_disengaged,
+        sum(record_key) filter (where type = 'service.ended') as key_services_ended,
+        sum(record_key) filter (where type = 'service.ended' and reason = 'disengaged')
+        as key_disengaged
     from ordered
     group by person
 ),
@@ -68,6 +76,8 @@ people as (
         person_facts.need,
         person_facts.count_services_ended,
         person_facts.count_disengaged,
+        person_facts.key_services_ended,
+        person_facts.key_disengaged,
         (epoch(person_facts.first_service_at) - epoch(first_events.first_at))
         / 86400.0 as first_service_days
     from first_events
@@ -87,7 +97,11 @@ final as (
         count(first_service_days) as count_served,
         quantile_cont(first_service_days, 0.5) as median_first_service_days,
         coalesce(sum(count_services_ended), 0)::bigint as count_services_ended,
-        coalesce(sum(count_disengaged), 0)::bigint as count_disengaged
+        coalesce(sum(count_disengaged), 0)::bigint as count_disengaged,
+        sum(person_key) as key_people,
+        sum(person_key) filter (where first_service_days is not null) as key_served,
+        sum(key_services_ended) as key_services_ended,
+        sum(key_disengaged) as key_disengaged
     from in_period
     group by all
 )

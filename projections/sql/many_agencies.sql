@@ -3,10 +3,11 @@
 -- months to its end (that month and the 11 before, by month in the place zone), count the
 -- distinct agencies with any event about the person in that window. The person is placed in
 -- the locality of their latest event in the window. count_people: people with any event in the
--- window; count_many_agencies: those known to 3 or more agencies.
+-- window; count_many_agencies: those known to 3 or more agencies. A unit's key: its person's.
 with person_events as (
     select
         person,
+        person_key,
         agency,
         locality,
         time,
@@ -20,6 +21,7 @@ windows as (
     select
         calendar_months.month,
         person_events.person,
+        any_value(person_events.person_key) as person_key,
         count(distinct person_events.agency) as count_agencies,
         arg_max(person_events.locality, (person_events.time, person_events.position)) as locality
     from calendar_months
@@ -38,7 +40,9 @@ final as (
     select
         {{ dims }}
         count(*) as count_people,
-        count(*) filter (where count_agencies >= 3) as count_many_agencies
+        count(*) filter (where count_agencies >= 3) as count_many_agencies,
+        sum(person_key) as key_people,
+        sum(person_key) filter (where count_agencies >= 3) as key_many_agencies
     from in_period
     group by all
 )

@@ -8,9 +8,9 @@
 -- declined referral's) or a service for the need ended other than 'completed' (a service's
 -- needs: its referral's need, else the place's needs for the service).
 -- count_people: person-need-months; count_repeat: those with repeat demand; count_failure:
--- those with failure demand. Rates: repeat of people, failure of repeat.
+-- those with failure demand; each unit's key is its person's (person_key). Rates: repeat of people, failure of repeat.
 with demand_events as (
-    select person, need, locality, local_month as month, time, position
+    select person, person_key, need, locality, local_month as month, time, position
     from current_events
     where type in ('referral.made', 'contact.recorded') and need is not null
 ),
@@ -48,6 +48,7 @@ person_need_months as (
         person,
         need,
         month,
+        any_value(person_key) as person_key,
         arg_min(locality, (time, position)) as locality,
         bool_or(is_repeat) as is_repeat,
         bool_or(is_repeat and follows_failure) as is_failure
@@ -65,7 +66,10 @@ final as (
         {{ dims }}
         count(*) as count_people,
         count(*) filter (where is_repeat) as count_repeat,
-        count(*) filter (where is_failure) as count_failure
+        count(*) filter (where is_failure) as count_failure,
+        sum(person_key) as key_people,
+        sum(person_key) filter (where is_repeat) as key_repeat,
+        sum(person_key) filter (where is_failure) as key_failure
     from in_period
     group by all
 )

@@ -72,7 +72,8 @@ select
     urgency,
     time as referred_at,
     local_month as referred_month,
-    position
+    position,
+    record_key
 from current_events
 where type = 'referral.made';
 
@@ -121,6 +122,8 @@ select
     declined.time as declined_at,
     declined.local_month as declined_month,
     declined.position,
+    declined.record_key,
+    declined.person_key,
     referrals.need
 from current_events as declined
 left join referrals
@@ -139,6 +142,7 @@ select
     started.time as started_at,
     started.local_month as started_month,
     started.position,
+    started.record_key,
     referrals.from_agency as referral_agency,
     referrals.referral_ref,
     referrals.referred_at,

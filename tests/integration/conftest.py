@@ -14,8 +14,10 @@ from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector
 from hub.settings import Settings
 from hub.store.application import Hub
-from projections.questions import QUESTIONS, prepare, raw_answer
+from projections.answering import prepare
+from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place
+from tests.unit_keys import TEST_UNIT_KEYS
 
 HERE = Path(__file__).parent
 MakeSettings = Callable[..., Settings]
@@ -91,7 +93,9 @@ def answers(app: Hub, place: Place, keys: RecordKeys | None = None) -> dict[str,
     payloads opened with `keys` (default: the key store beside the app's store)."""
     con = duckdb.connect()
     try:
-        Projector(app, con, place, keys=keys or record_keys_of(app)).catch_up()
+        Projector(
+            app, con, place, keys=keys or record_keys_of(app), unit_keys=TEST_UNIT_KEYS
+        ).catch_up()
         prepare(con, place)
         return {
             slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()

@@ -27,7 +27,8 @@ from hub.keys.port import Record
 from hub.keys.sealing import unseal
 from hub.projection.updater import RECORDED, Projector
 from hub.settings import Settings
-from projections.questions import QUESTIONS, prepare, raw_answer
+from projections.answering import prepare
+from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place, load_place
 from tests.integration.conftest import answers
 from tests.integration.served import serving
@@ -134,7 +135,7 @@ def answers_without(hub: Runtime, place: Place, record: Record) -> dict[str, Any
     """The exact answers of the facts as they are, with the record's rows taken out by hand."""
     con = duckdb.connect()
     try:
-        Projector(hub.app, con, place, keys=hub.record_keys).catch_up()
+        Projector(hub.app, con, place, keys=hub.record_keys, unit_keys=hub.unit_keys).catch_up()
         con.execute(
             "delete from facts where agency = ? and recordref = ?",
             [record[0].removeprefix("urn:agency:"), record[1]],
@@ -228,7 +229,7 @@ def test_an_erased_record_is_nowhere_and_in_no_answer_and_the_ledger_still_verif
         # before the erasure, cannot show the record either.
         assert Audit(hub.app, settings, hub.record_keys).verify().ok
         replayed = replay_projections(
-            hub.app, hub.record_keys, place, Cut.at_position(stored_up_to)
+            hub.app, hub.record_keys, hub.unit_keys, place, Cut.at_position(stored_up_to)
         )
         try:
             gone = "select count(*) from facts where recordref = ?"

@@ -15,8 +15,10 @@ from hub.projection.updater import Projector
 from hub.settings import Settings
 from hub.store.application import Hub
 from hub.worker.worker import Worker
-from projections.questions import QUESTIONS, prepare, raw_answer
+from projections.answering import prepare
+from projections.questions import QUESTIONS, raw_answer
 from schemas.place import load_place
+from tests.unit_keys import TEST_UNIT_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def _answers(app: Hub, data_dir: Path) -> dict[str, list[dict[str, object]]]:
     con = duckdb.connect()
     # The events were sealed by the embedded hub's ingest: its record keys open them.
     keys = EmbeddedRecordKeys(data_dir / "record-keys.sqlite")
-    Projector(app, con, place, keys=keys).catch_up()
+    Projector(app, con, place, keys=keys, unit_keys=TEST_UNIT_KEYS).catch_up()
     keys.close()
     prepare(con, place)
     answers = {

@@ -34,9 +34,12 @@ from hub.projection.updater import Projector
 from hub.settings import Settings
 from hub.store.application import Hub
 from hub.store.merkle import verify_inclusion
-from projections.questions import QUESTIONS, lineage, prepare, raw_answer
+from projections.answering import prepare
+from projections.lineage import lineage
+from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place
 from tests.integration.conftest import settings_env
+from tests.unit_keys import TEST_UNIT_KEYS
 
 STORES = ["sqlite", "postgres"]
 
@@ -97,15 +100,20 @@ def test_replay_at_a_position_equals_a_rebuild_of_the_store_cut_there(
         try:
             fresh = duckdb.connect()
             # The copy's events are sealed under the hub's record keys.
-            Projector(copy, fresh, place, keys=record_keys_of(app)).catch_up()
+            Projector(
+                copy, fresh, place, keys=record_keys_of(app), unit_keys=TEST_UNIT_KEYS
+            ).catch_up()
             prepare(fresh, place)
             replayed = replay_projections(
-                app, record_keys_of(app), place, Cut.at_position(position)
+                app, record_keys_of(app), TEST_UNIT_KEYS, place, Cut.at_position(position)
             )
             expected = all_answers(fresh, place)
             assert expected == all_answers(replayed, place)
             assert expected != all_answers(
-                replay_projections(app, record_keys_of(app), place, Cut.at_position(end)), place
+                replay_projections(
+                    app, record_keys_of(app), TEST_UNIT_KEYS, place, Cut.at_position(end)
+                ),
+                place,
             )
             started = app.recorder.select_notifications(
                 start=1, limit=1_000_000, topics=["hub.domain.journey:Journey.Started"]
@@ -166,9 +174,15 @@ def test_event_basis_includes_late_arrivals_record_basis_does_not(
         month = str(event["time"])[:7]
         person = hub.ingest.rekey(str(event["subject"]))
 
-        record = replay_projections(hub.app, hub.record_keys, place, Cut.as_of(moment, "record"))
-        by_event = replay_projections(hub.app, hub.record_keys, place, Cut.as_of(moment, "event"))
-        at_position = replay_projections(hub.app, hub.record_keys, place, Cut.at_position(before))
+        record = replay_projections(
+            hub.app, hub.record_keys, hub.unit_keys, place, Cut.as_of(moment, "record")
+        )
+        by_event = replay_projections(
+            hub.app, hub.record_keys, hub.unit_keys, place, Cut.as_of(moment, "event")
+        )
+        at_position = replay_projections(
+            hub.app, hub.record_keys, hub.unit_keys, place, Cut.at_position(before)
+        )
         assert demand_total(by_event, place, month) == demand_total(record, place, month) + 1
         assert all_answers(record, place) == all_answers(at_position, place)
         late = f"urn:agency:{place.agencies[0].slug}"
@@ -186,6 +200,7 @@ def test_lineage_counts_equal_every_cell_of_demand(place_run: tuple[Settings, Pl
         con = replay_projections(
             app,
             record_keys_of(app),
+            TEST_UNIT_KEYS,
             place,
             Cut.at_position(app.recorder.max_notification_id() or 0),
         )

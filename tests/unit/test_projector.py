@@ -17,9 +17,10 @@ from hub.log import EmbeddedLog
 from hub.projection.updater import Projector
 from hub.store.application import Hub
 from hub.worker.worker import Worker
-from projections.questions import prepare
+from projections.answering import prepare
 from schemas.place import Place
 from tests.unit.test_events import EXAMPLES, _event
+from tests.unit_keys import TEST_UNIT_KEYS
 
 HUB_KEY = b"h" * 32
 AT = datetime(2025, 1, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ def hub(tmp_path: Path) -> tuple[Hub, Ingest, EmbeddedRecordKeys]:
 
 def _facts(app: Hub, place: Place, keys: EmbeddedRecordKeys) -> list[tuple[Any, ...]]:
     con = duckdb.connect()
-    Projector(app, con, place, keys=keys).catch_up()
+    Projector(app, con, place, keys=keys, unit_keys=TEST_UNIT_KEYS).catch_up()
     return con.execute("select recordref, type, locality, need from facts order by 1").fetchall()
 
 
@@ -73,7 +74,7 @@ def test_an_erased_objection_still_keeps_its_person_out(
     assert rows[objection][1:] == ("objection.recorded", "(erased)", None)
     assert len(rows) == 5
     con = duckdb.connect()
-    Projector(app, con, place, keys=keys).catch_up()
+    Projector(app, con, place, keys=keys, unit_keys=TEST_UNIT_KEYS).catch_up()
     prepare(con, place)
     people = {
         row[0] for row in con.execute("select distinct person from current_events").fetchall()
@@ -86,7 +87,8 @@ def test_a_key_store_that_never_knew_a_record_sets_its_events_aside(
 ) -> None:
     app, _, _ = hub
     con = duckdb.connect()
-    projector = Projector(app, con, place, keys=EmbeddedRecordKeys(tmp_path / "other-keys.sqlite"))
+    other = EmbeddedRecordKeys(tmp_path / "other-keys.sqlite")
+    projector = Projector(app, con, place, keys=other, unit_keys=TEST_UNIT_KEYS)
     projector.catch_up()
     aside = projector.set_aside()
     assert len(aside) == 5

@@ -18,10 +18,11 @@ from hub.projection.updater import Projector
 from hub.store.application import Hub
 from hub.worker.rejected import pending
 from hub.worker.worker import Worker
-from projections.questions import answer, prepare
+from projections.answering import answer, prepare
 from schemas.logged import LoggedEvent
 from schemas.place import Place
 from tests.unit.test_projector import HUB_KEY, _record
+from tests.unit_keys import TEST_UNIT_KEYS
 
 SOURCE = "urn:agency:police-north"
 
@@ -65,7 +66,7 @@ def parts(tmp_path: Path) -> tuple[Hub, Ingest, EmbeddedLog, EmbeddedLog, Embedd
 def every_answer(app: Hub, keys: EmbeddedRecordKeys, place: Place) -> Projector:
     """Load the facts and ask all seven questions (each must answer); the projector used."""
     con = duckdb.connect()
-    projector = Projector(app, con, place, keys=keys)
+    projector = Projector(app, con, place, keys=keys, unit_keys=TEST_UNIT_KEYS)
     projector.catch_up()
     prepare(con, place)
     for slug, cuts, _ in DEMO_VIEWS:

@@ -121,6 +121,15 @@ def n(pred: Callable[[Fact], bool]) -> Callable[[list[Fact]], int]:
     return lambda us: sum(1 for u in us if pred(u))
 
 
+def grid_label(month: str, period_months: int) -> str:
+    """The grid period of an outcome's length holding `month`: itself, its quarter, its year."""
+    if period_months == 1:
+        return month
+    if period_months == 3:
+        return f"{month[:4]}-Q{(int(month[5:]) + 2) // 3}"
+    return month[:4]
+
+
 class Truth:
     """The current events of a place and the links between them, indexed once."""
 
@@ -360,11 +369,10 @@ class Truth:
             limit = o.attainment.within_days * DAY
             for person, first in joined.items():
                 at = first["time"]
-                i = index(first["local_month"])
-                start = i - i % o.period_months
+                month = first["local_month"]
                 unit = {
-                    "outcome": o.code, "month": first["local_month"],
-                    "period": f"{label(start)}/{label(start + o.period_months - 1)}",
+                    "outcome": o.code, "month": month,
+                    "period": grid_label(month, o.period_months),
                     "target_percent": o.target_percent, "partner": None,
                     "attained": any(
                         r["outcome"] == o.code
