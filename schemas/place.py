@@ -45,13 +45,25 @@ class Service(Contract):
 class Disclosure(Contract):
     """Disclosure control (DOMAIN.md): every count perturbed by the cell key method from a ptable
     of these parameters (true counts 1..threshold never show, no count moves by more than
-    `max_noise`, the noise's variance `noise_variance`), then rounded to `rounding_base`."""
+    `max_noise`, the noise's variance `noise_variance`), then rounded to `rounding_base`.
+    `max_noise` must exceed `threshold`: unbiased noise must be able to take a count just above
+    the threshold down, and the only way down is to 0."""
 
     threshold: Annotated[int, Field(ge=1, le=100)] = 7
     rounding_base: Annotated[int, Field(ge=1, le=100)] = 5
     min_group_for_percentiles: Annotated[int, Field(ge=2, le=1000)] = 8
     max_noise: Annotated[int, Field(ge=1, le=100)] = 8
     noise_variance: Annotated[float, Field(gt=0, le=1000)] = 9.0
+
+    @model_validator(mode="after")
+    def check_noise_reaches_zero(self) -> "Disclosure":
+        if self.max_noise <= self.threshold:
+            raise ValueError(
+                "max_noise: must be greater than threshold, or a count just above the threshold "
+                "could never move down unbiased (1..threshold never show): raise max_noise or "
+                "lower threshold"
+            )
+        return self
 
 
 class Commitment(Contract):

@@ -51,3 +51,14 @@ def test_a_missing_place_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_an_unknown_agency_is_named_with_the_known_ones(place: Place) -> None:
     with pytest.raises(PlaceError, match="known: homes-trust, peer-group, police-north"):
         place.agency("fire-service")
+
+
+@pytest.mark.parametrize("disclosure", ["threshold = 9", "threshold = 8", "max_noise = 5"])
+def test_disclosure_rules_whose_noise_cannot_reach_zero_are_refused_naming_max_noise(
+    tmp_path: Path, disclosure: str
+) -> None:
+    broken = tmp_path / "place.toml"
+    broken.write_text((FIXTURES / "place.toml").read_text() + f"\n[disclosure]\n{disclosure}\n")
+    with pytest.raises(PlaceError) as caught:
+        load_place(broken)
+    assert "disclosure: max_noise: must be greater than threshold" in str(caught.value)
