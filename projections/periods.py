@@ -131,7 +131,9 @@ def span_period(start: str, end: str) -> Period:
     `to`), or a QuestionError: any other span is refused, as the grid's label would ask it."""
     for name, month in (("from", start), ("to", end)):
         if not isinstance(month, str) or MONTH.fullmatch(month) is None:
-            raise QuestionError(f"{name} is not a whole month (YYYY-MM); better, {HOW}", field=name)
+            raise QuestionError(
+                f"{name} is not a whole month (YYYY-MM); better, give period: {HOW}", field=name
+            )
     first, last = _index(start), _index(end)
     year, offset = divmod(first, 12)
     if first == last:
@@ -144,8 +146,8 @@ def span_period(start: str, end: str) -> Period:
         return calendar_year(year)
     raise QuestionError(
         "from and to are not the first and last months of one period of the grid, and no "
-        f"other span is answered (overlapping spans would give away what control hides): "
-        f"{HOW}, as period",
+        "other span is answered (overlapping spans would give away what control hides); "
+        f"give period instead: {HOW}",
         field="from",
     )
 
@@ -165,7 +167,7 @@ def asked_period(label: str | None, start: str | None, end: str | None) -> Perio
         return None
     if start is None or end is None:
         raise QuestionError(
-            f"give both from and to, naming one period of the grid; better, {HOW}, as period",
+            f"give both from and to, naming one period of the grid; better, give period: {HOW}",
             field="to" if start else "from",
         )
     return span_period(start, end)
