@@ -144,10 +144,88 @@ def test_query_answers_in_json_with_suppressed_cells_marked(
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["question"] == "demand"
+    assert answer["period"] is None  # the whole record
     cells = [v for row in answer["rows"] for v in row.values() if isinstance(v, dict)]
-    assert {"value": None, "suppressed": True} in cells
+    assert cells
+    # perturbation: demand's counts are no longer suppressed; any cell that is holds no value.
     assert all(c["suppressed"] is (c["value"] is None) for c in cells)
     assert all(c["value"] is None or c["value"] % 5 == 0 for c in cells)
+
+
+GRID = {
+    "2024-03": ("month", "2024-03", "2024-03"),
+    "2024-Q2": ("quarter", "2024-04", "2024-06"),
+    "FY2024-25": ("financial_year", "2024-04", "2025-03"),
+    "2025": ("year", "2025-01", "2025-12"),
+}
+
+
+@pytest.mark.slow  # runs the demo: a whole synthetic place
+@pytest.mark.parametrize("label", GRID)
+def test_query_answers_each_kind_of_grid_period(
+    demo: tuple[Path, subprocess.CompletedProcess[str]], label: str
+) -> None:
+    folder, _ = demo
+    data = str(folder / "data")
+    kind, start, end = GRID[label]
+    for how in (["--period", label], ["--from", start, "--to", end]):
+        result = _hub("query", "demand", *how, "--format", "json", "--data-dir", data, cwd=folder)
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert answer["period"] == {"label": label, "kind": kind, "start": start, "end": end}
+        assert all(start <= row["month"] <= end for row in answer["rows"])
+    table = _hub("query", "waits", "--period", label, "--data-dir", data, cwd=folder)
+    assert table.returncode == 0, table.stderr
+    assert f"waits, {label}" in _normal(table.stdout)  # the table's title names the period
+
+
+@pytest.mark.slow  # runs the demo: a whole synthetic place
+def test_disclosure_prints_the_published_rules_and_the_records_periods(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, _ = demo
+    data = str(folder / "data")
+    result = _hub("disclosure", "--json", "--data-dir", data, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    rules = json.loads(result.stdout)
+    assert rules["method"] == "cell key perturbation"
+    assert rules["max_error"] == rules["max_noise"] + rules["rounding_base"] // 2
+    labels = [c["label"] for c in rules["periods"]["choices"]]
+    assert {"2024-01", "2024-Q1", "FY2024-25", "2024"} <= set(labels)
+    assert list(rules["questions"])[:2] == ["demand", "repeat_demand"]
+    printed = _normal(_hub("disclosure", "--data-dir", data, cwd=folder).stdout)
+    assert f"perturbed by at most {rules['max_noise']}" in printed
+    assert f"within {rules['max_error']} of the true count" in printed
+    assert "FYyyyy-yy" in printed
+    assert "What you cannot infer" in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--from", "2024-01", "--to", "2024-05"], "not the first and last months of one period"),
+        (["--from", "2024-02", "--to", "2025-01"], "not the first and last months of one period"),
+        (["--period", "2024-Q2", "--from", "2024-04", "--to", "2024-06"], "never both"),
+        (["--period", "2024-Q9"], "period is not a label of the grid"),
+        (["--from", "2024-01"], "give both from and to"),
+    ],
+)
+def test_query_refuses_a_period_off_the_grid_or_given_twice_before_reading_anything(
+    tmp_path: Path, args: list[str], words: str
+) -> None:
+    result = _hub("query", "demand", *args, "--data-dir", str(tmp_path / "none"), cwd=tmp_path)
+    assert result.returncode == 2
+    printed = _normal(result.stderr)
+    assert words in printed
+    assert "YYYY-Qn" in printed  # it says how to ask on the grid
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_disclosure_without_a_place_says_so_and_exits_2(tmp_path: Path) -> None:
+    result = _hub("disclosure", "--data-dir", str(tmp_path / "none"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot read the place file" in _normal(result.stderr)
 
 
 @pytest.mark.slow  # runs the demo: a whole synthetic place

@@ -66,7 +66,18 @@ def test_each_period_knows_its_kind_and_says_it_in_json() -> None:
 
 @pytest.mark.parametrize(
     "label",
-    ["2025-13", "2025-Q5", "2025-Q0", "FY2024-26", "FY2024", "25", "2025-3", "Q1-2025", "", "FY9999-00"],
+    [
+        "2025-13",
+        "2025-Q5",
+        "2025-Q0",
+        "FY2024-26",
+        "FY2024",
+        "25",
+        "2025-3",
+        "Q1-2025",
+        "",
+        "FY9999-00",
+    ],
 )
 def test_a_label_not_on_the_grid_is_refused_naming_period_never_echoing_it(label: str) -> None:
     with pytest.raises(QuestionError) as refused:
@@ -101,7 +112,9 @@ def test_a_span_that_is_not_one_grid_period_is_refused_saying_how_to_ask(
     assert end not in reason
 
 
-@pytest.mark.parametrize(("start", "end", "field"), [("2024-1", "2024-01", "from"), ("2024-01", "x", "to")])
+@pytest.mark.parametrize(
+    ("start", "end", "field"), [("2024-1", "2024-01", "from"), ("2024-01", "x", "to")]
+)
 def test_a_span_month_not_written_yyyy_mm_names_its_field(start: str, end: str, field: str) -> None:
     with pytest.raises(QuestionError) as refused:
         span_period(start, end)
