@@ -59,7 +59,7 @@ def print_answer(
         again = f"hub query {slug}" + (f" --by {','.join(by)}" if by else "")
         again += f" --period {period.label}" if period else ""
         more = len(table.rows) - limit
-        lead = f"  ... {more:,} more rows" if more > 0 else "  the same"
+        lead = f"  ... {more:,} more rows" if more > 0 else "  asked as"
         console.print(escape(f"{lead}: `{again}`"), highlight=False)
 
 
