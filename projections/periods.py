@@ -158,7 +158,7 @@ def asked_period(label: str | None, start: str | None, end: str | None) -> Perio
     label, start, end = (v if v else None for v in (label, start, end))
     if label is not None and (start or end):
         raise QuestionError(
-            "give period alone, or from and to naming one period of the grid, never both",
+            f"give period alone, or from and to naming one period of the grid, never both; {HOW}",
             field="period",
         )
     if label is not None:
