@@ -15,7 +15,16 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from hub.api import agency, auditor, commissioner, dashboard, errors, headers, steward
+from hub.api import (
+    agency,
+    any_role,
+    auditor,
+    commissioner,
+    dashboard,
+    errors,
+    headers,
+    steward,
+)
 from hub.api.limits import Limits
 from hub.api.service import open_service
 from hub.settings import Settings
@@ -42,7 +51,7 @@ def create_app(settings: Settings, place: Path | None = None, worker: bool = Tru
         lifespan=lifespan,
         dependencies=[Depends(errors.single_valued)],
     )
-    for module in (agency, commissioner, steward, auditor, dashboard):
+    for module in (agency, commissioner, steward, auditor, any_role, dashboard):
         app.include_router(module.router)
     errors.install(app)
     app.add_middleware(Limits, max_body=settings.api_max_body)

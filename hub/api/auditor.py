@@ -18,6 +18,7 @@ from hub.audit.replay import (
 )
 from hub.audit.verification import Verification
 from projections.asked import parse_cuts, parse_period
+from projections.periods import span_period
 
 router = APIRouter(prefix="/v1/audit", tags=["auditor"])
 
@@ -234,9 +235,16 @@ async def replay(
     exact: bool = True,
 ) -> dict[str, Any]:
     """As `hub audit replay`: the record basis (what the hub had stored by then) or the event
-    basis (what is now known to have happened by then). Auditors see exact figures."""
+    basis (what is now known to have happened by then). Auditors see exact figures over any
+    span of whole months (`from`, `to`); with `exact=false`, a question's figures are
+    controlled as commissioners get them, so its span must be one period of the grid (422
+    otherwise)."""
     cut = Cut.asked(as_of, position, basis)
     cuts, period = parse_cuts(by), parse_period(from_, to)
+    if question is not None and not exact and period is not None:
+        # Controlled figures only for one period of the grid, as commissioners get them: a 422
+        # saying how to ask, before the replay is built.
+        span_period(*period)
 
     def rebuild() -> dict[str, Any]:
         return replay_document(

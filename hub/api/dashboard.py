@@ -4,7 +4,9 @@
     GET /dashboard/demand           questions 1-5 and 7 as charts and tables (commissioner)
     GET /dashboard/accountability   question 6 and the partnership's record (steward)
     GET /dashboard/audit            the latest signed checkpoint, the last verification (auditor)
-    GET /v1/whoami                  the caller's role (any key), so a page knows what to offer
+
+`GET /v1/whoami` (the caller's role, so a page knows what to offer) and `GET /v1/disclosure` (the
+rules the pages explain, and the period grid their pickers offer) are in `hub.api.any_role`.
 
 The pages hold no figures: their scripts fetch the controlled JSON with the key. Charts are
 drawn by plotly.js as shipped in the `plotly` wheel (`plotly/package_data/plotly.min.js`),
@@ -19,20 +21,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
 
-from hub.access.keys import Principal
-from hub.api.deps import Service, authenticated
-from hub.api.service import NotReadyError
 from schemas.errors import HubError
-from schemas.place import Place
 
 router = APIRouter(include_in_schema=False)
-AnyKey = Annotated[Principal, Depends(authenticated)]
 
 CSP = "; ".join(
     [
@@ -250,42 +245,3 @@ def _vendor_headers(shipped: Plotly) -> dict[str, str]:
 def dashboard_page(slug: str) -> HTMLResponse:
     """A role's page; it asks the hub for its figures with the key the tab holds."""
     return _page_response(slug)
-
-
-class Disclosed(BaseModel):
-    """The place's disclosure rule, for the pages to explain suppressed and rounded cells."""
-
-    threshold: int
-    rounding_base: int
-    min_group_for_percentiles: int
-
-
-class WhoAmI(BaseModel):
-    role: str
-    agency: str | None
-    pages: list[str]
-    """The dashboard pages this key may open (none for an agency key)."""
-    place: str | None
-    """The place's name, once the hub has a place file."""
-    partnership: str | None
-    """For a steward: the place's own partnership's slug."""
-    disclosure: Disclosed | None
-    """For a commissioner or steward: the rule every figure they see has passed."""
-
-
-@router.get("/v1/whoami", response_model=WhoAmI)
-def whoami(who: AnyKey, service: Service) -> WhoAmI:
-    """The caller's role and agency (any key), the pages it may open and what they need."""
-    try:
-        place: Place | None = service.place
-    except NotReadyError:
-        place = None
-    reads = who.role in {"commissioner", "steward"}
-    return WhoAmI(
-        role=who.role,
-        agency=who.agency,
-        pages=ROLE_PAGES.get(who.role, []),
-        place=place.name if place else None,
-        partnership=place.slug if place and place.partnership and who.role == "steward" else None,
-        disclosure=Disclosed(**place.disclosure.model_dump()) if place and reads else None,
-    )

@@ -78,6 +78,7 @@ def role(*allowed: str) -> Callable[[Principal], Principal]:
     return check
 
 
+AnyKey = Annotated[Principal, Depends(authenticated)]
 AgencyKey = Annotated[Principal, Depends(role("agency"))]
 CommissionerKey = Annotated[Principal, Depends(role("commissioner"))]
 StewardKey = Annotated[Principal, Depends(role("steward"))]

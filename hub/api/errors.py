@@ -75,9 +75,14 @@ def route_of(scope: Scope) -> str:
 
 
 def given(request: Request) -> list[str]:
-    """Every value the request carried, as text: path and query parameters, `ce-*` headers,
-    the keys and values of a JSON body already read (the steward's commands)."""
-    values = [*request.path_params.values(), *request.query_params.keys()]
+    """Every value the request carried, as text: path and query parameters (the names of those
+    the route does not declare too: any name may be a value), `ce-*` headers, the keys and
+    values of a JSON body already read (the steward's commands). A declared name (`period`,
+    `from`) is the API's own word, which a reason may use to say how to ask."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    known = _query_names(dependant) if isinstance(dependant, Dependant) else set()
+    values = [*request.path_params.values()]
+    values += [name for name in request.query_params if name not in known]
     values += request.query_params.values()
     values += [v for k, v in request.headers.items() if k.startswith("ce-")]
     body = getattr(request, "_body", b"")

@@ -5,7 +5,8 @@ serialise what must not run at once (ingest's duplicate check, the DuckDB connec
 
     with open_service(settings) as service:
         outcomes = service.publish("police-north", validated(events))
-        table, position = service.answer("demand", ["locality"], None)
+        table, position = service.answer("demand", ["locality"], grid_period("2025-Q1"))
+        rules = service.disclosure()  # the published rules, with the record's period choices
 """
 
 import threading
@@ -25,6 +26,8 @@ from hub.projection.answers import Projections
 from hub.projection.updater import SetAside
 from hub.settings import Settings
 from projections.disclosure import ControlledTable
+from projections.periods import Period
+from projections.published import disclosure_document
 from schemas.errors import HubError
 from schemas.events import AnyAgencyEvent
 from schemas.place import Place, load_place
@@ -108,15 +111,28 @@ class HubService:
         return load_place(self.place_path)
 
     def answer(
-        self, slug: str, by: Sequence[str], period: tuple[str, str] | None
+        self, slug: str, by: Sequence[str], period: Period | None
     ) -> tuple[ControlledTable, int]:
-        """A question's disclosure-controlled answer and the store position it was computed at."""
+        """A question's disclosure-controlled answer for one grid period (None: the whole
+        record) and the store position it was computed at."""
         with self._projections_lock:
-            if self._projections is None:
-                self._projections = open_projections(self.runtime, self.place)
-            self._projections.catch_up()
-            table = self._projections.answer(slug, by, period)
-            return table, self._projections.projector.position
+            projections = self._caught_up()
+            table = projections.answer(slug, by, period)
+            return table, projections.projector.position
+
+    def disclosure(self) -> dict[str, Any]:
+        """The place's published disclosure rules, with the grid periods over the record."""
+        place = self.place
+        with self._projections_lock:
+            months = self._caught_up().months()
+        return disclosure_document(place, months)
+
+    def _caught_up(self) -> Projections:
+        """The projections, opened at first use and loaded up to the store (hold the lock)."""
+        if self._projections is None:
+            self._projections = open_projections(self.runtime, self.place)
+        self._projections.catch_up()
+        return self._projections
 
     def set_aside(self) -> list[SetAside]:
         """The stored events the projections could not open and left out (none before the hub
@@ -124,10 +140,7 @@ class HubService:
         if not self.place_path.exists():
             return []
         with self._projections_lock:
-            if self._projections is None:
-                self._projections = open_projections(self.runtime, self.place)
-            self._projections.catch_up()
-            return self._projections.projector.set_aside()
+            return self._caught_up().projector.set_aside()
 
     # -- stewards ------------------------------------------------------------------------------
     def partnership(self, slug: str) -> Partnership:

@@ -10,6 +10,7 @@ from hub.audit.replay import Cut, replay_document
 from hub.cli.audit_session import opened_audit, print_json
 from hub.cli.common import DataDir, Store
 from projections.asked import parse_cuts, parse_period
+from projections.periods import span_period
 from schemas.place import load_place
 
 PlaceFile = Annotated[
@@ -58,9 +59,14 @@ def replay(
 ) -> None:
     """Rebuild a journey, the partnership or a question's answer as the hub knew it at a past
     moment (record basis) or as it is now known to have been (event basis); prints JSON.
+    A question is controlled as commissioners get it unless `--exact`: then `--from`/`--to`
+    must name one period of the grid (a month, quarter, financial or calendar year).
 
     Example: `hub audit replay --as-of 2025-03-31T23:59:59Z --question demand --by locality`
     """
+    period = parse_period(start, end)
+    if question is not None and not exact and period is not None:
+        span_period(*period)  # controlled figures only for one grid period, as commissioners'
     with opened_audit(data_dir, store) as (settings, audit):
         cut = Cut.asked(as_of, position, basis)
         document = replay_document(
@@ -73,7 +79,7 @@ def replay(
             question=question,
             place=lambda: load_place(place_file or settings.folder.place),
             by=parse_cuts(by),
-            period=parse_period(start, end),
+            period=period,
             exact=exact,
         )
     print_json(document)

@@ -13,7 +13,7 @@ from connectors.run import connect_extract
 from connectors.synth import synthesise
 from hub.bootstrap import open_hub, open_projections
 from hub.cli.common import DataDir, Kafka, Store, console, progress_bar, settings_of
-from hub.cli.render import SUPPRESSED_NOTE, print_answer, print_reports
+from hub.cli.render import print_answer, print_reports, rules_note
 from hub.demo.run import run_demo
 from hub.projection.answers import DEMO_VIEWS, period_of
 from schemas.place import load_place
@@ -118,13 +118,15 @@ def demo(
         console.print(f"  ... and {len(reasons) - 3:,} more; `hub connect` lists them all")
     for slug, by, period, answer_table in answers:
         print_answer(slug, by, period, answer_table, limit=12)
-    console.print(SUPPRESSED_NOTE)
+    console.print(rules_note(run.place.disclosure))
     console.print(
         f"{run.synth.people:,} people, {len(run.place.agencies)} agencies, "
         f"{len(run.place.localities)} localities; the worker applied {run.applied:,} events.\n"
         f"Data folder: [cyan]{escape(str(data_dir))}[/] (extracts as agencies hold them under "
         f"[cyan]{escape(str(data_dir / 'place' / 'extracts'))}[/]); {escape(settings.where())}. "
-        "Ask more with `hub query SLUG --by CUT`."
+        "Ask more with `hub query SLUG --by CUT --period LABEL` (a month 2025-03, a quarter "
+        "2025-Q1, a financial year FY2024-25 or a year 2025); `hub disclosure` publishes the "
+        "rules, the error bound and the periods the record covers."
     )
     folder = "" if data_dir == Path("hub-data") else escape(f" --data-dir {data_dir}")
     console.print(

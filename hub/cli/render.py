@@ -11,12 +11,20 @@ from connectors.run import ConnectReport
 from hub.cli.common import console
 from projections.disclosure import Cell, ControlledTable
 from projections.periods import Period
+from projections.published import max_error
 from projections.questions import QUESTIONS
+from schemas.place import Disclosure
 
-SUPPRESSED_NOTE = (
-    "[dim]*[/] suppressed: a count from 1 to 7, or a figure that would reveal one; "
-    "counts are rounded to the nearest 5."
-)
+
+def rules_note(rules: Disclosure) -> str:
+    """What every printed figure has passed, in a sentence (`hub disclosure` says it whole)."""
+    return (
+        f"Counts are perturbed by at most {rules.max_noise} and rounded to the nearest "
+        f"{rules.rounding_base}, so any count may be off by up to {max_error(rules)}; a true "
+        f"count from 1 to {rules.threshold} never shows (it and a true 0 can both show as 0). "
+        f"[dim]*[/] suppressed: a rate whose denominator shows 0, or a median or percentile of "
+        f"a group under {rules.min_group_for_percentiles}."
+    )
 
 
 def shown(cell: Cell) -> str:
@@ -30,7 +38,7 @@ def print_answer(
     table: ControlledTable,
     limit: int | None,
 ) -> None:
-    span = f", {period.label}" if period else ""
+    span = f", {_months(period)}" if period else ", the whole record"
     cut = f" by {', '.join(by)}" if by else ""
     title = escape(f"{slug}{cut}{span}: {QUESTIONS[slug].description}")
     out = Table(title=title, title_justify="left")
@@ -47,9 +55,19 @@ def print_answer(
         dims = (escape(str(row.dims.get(d, "all"))) for d in table.dims)
         out.add_row(*dims, *(shown(row.cells[m]) for m in measures), style="bold")
     console.print(out)
-    if limit is not None and len(table.rows) > limit:
+    if limit is not None:
         again = f"hub query {slug}" + (f" --by {','.join(by)}" if by else "")
-        console.print(escape(f"  ... {len(table.rows) - limit:,} more rows: `{again}`"))
+        again += f" --period {period.label}" if period else ""
+        more = len(table.rows) - limit
+        lead = f"  ... {more:,} more rows" if more > 0 else "  asked as"
+        console.print(escape(f"{lead}: `{again}`"), highlight=False)
+
+
+def _months(period: Period) -> str:
+    """A period's label, with its months where the label does not say them."""
+    if period.kind == "month":
+        return period.label
+    return f"{period.label} ({period.start} to {period.end})"
 
 
 def report_run(run: AgencyRun, what: str, then: str) -> None:

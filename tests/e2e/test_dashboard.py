@@ -210,19 +210,93 @@ def test_a_suppressed_cell_is_marked_and_every_payload_is_exactly_null_and_true(
     cells = [(url, cell) for url, body in recorder.bodies for cell in _cells(body)]
     assert any("/v1/questions/" in url for url, _ in cells), "the page received no answers"
     suppressed = [cell for _, cell in cells if cell.get("suppressed") is True]
-    assert suppressed
     assert all(cell == SUPPRESSED for cell in suppressed)
     assert all(isinstance(cell["value"], int) for _, cell in cells if not cell["suppressed"])
-    # On the page: the word in the tables, the × marks on the charts, the rule beside them.
-    assert page.locator("td.suppressed", has_text="suppressed").count() > 0
+    # perturbation: no count is suppressed any more, only a rate of a count shown as 0 or a
+    # median of a small group; wherever one is, the table says "suppressed" and the chart
+    # marks it (how many there are awaits the perturbation work, so only that is asserted).
+    in_tables = page.locator("td.suppressed")
+    assert set(in_tables.all_inner_texts()) <= {"suppressed"}
+    assert in_tables.count() == 0 or suppressed
     marks = [t for c in CHARTS for t in chart_data(page, c) if t.get("meta") == "suppressed"]
-    assert marks
     assert all(t["x"] for t in marks)
-    rule = page.locator("#rule").inner_text()
-    assert "from 1 to 7" in rule
-    assert "nearest 5" in rule
-    note = page.locator("#card-demand-locality .suppressed-note").inner_text()
-    assert "suppressed" in note
+    assert page.locator("#card-demand-locality .suppressed-note").inner_text()
+
+
+def test_the_disclosure_note_gives_the_published_noise_and_error_bound(
+    commissioner: tuple[Page, Recorder], base_url: str, keys: dict[str, str]
+) -> None:
+    page, recorder = commissioner
+    rules = httpx.get(
+        f"{base_url}/v1/disclosure", headers={"Authorization": f"Bearer {keys['commissioner']}"}
+    ).json()
+    assert [body for url, body in recorder.bodies if url.endswith("/v1/disclosure")] == [rules]
+    rule = page.locator("#rule")
+    assert rule.is_visible()
+    assert page.locator("#rule-max-noise").inner_text() == str(rules["max_noise"])
+    assert page.locator("#rule-max-error").inner_text() == str(rules["max_error"])
+    text = rule.inner_text()
+    assert f"perturbed by at most {rules['max_noise']}" in text
+    assert f"nearest {rules['rounding_base']}" in text
+    assert f"off by up to {rules['max_error']}" in text
+    assert f"from 1 to {rules['threshold']} never shows" in text
+
+
+def test_the_period_picker_offers_the_grid_and_a_choice_asks_it_by_label(
+    commissioner: tuple[Page, Recorder], base_url: str, keys: dict[str, str]
+) -> None:
+    page, recorder = commissioner
+    rules = httpx.get(
+        f"{base_url}/v1/disclosure", headers={"Authorization": f"Bearer {keys['commissioner']}"}
+    ).json()
+    choices = rules["periods"]["choices"]
+    picker = page.locator("#f-period")
+    assert page.get_by_label("Period", exact=True).count() == 1
+    assert page.locator("#f-from, #f-to").count() == 0  # no month spans any more
+    values = picker.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert values == ["", *(c["label"] for c in choices)]
+    assert picker.locator("option").first.inner_text() == "Whole record"
+    groups = picker.locator("optgroup").evaluate_all(
+        "gs => gs.map(g => [g.label, [...g.querySelectorAll('option')].map(o => o.value)])"
+    )
+    assert [label for label, _ in groups] == [
+        "Months",
+        "Quarters",
+        "Financial years (April to March)",
+        "Calendar years",
+    ]
+    by_kind = {c["kind"]: [] for c in choices}
+    for c in choices:
+        by_kind[c["kind"]].append(c["label"])
+    assert [labels for _, labels in groups] == list(by_kind.values())
+    quarter = by_kind["quarter"][-1]
+    asked_before = len(recorder.bodies)
+    picker.select_option(quarter)
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function(
+        "q => document.getElementById('status').textContent.includes(q)", arg=quarter
+    )
+    page.wait_for_selector(READY)
+    asked = [(url, body) for url, body in recorder.bodies[asked_before:] if "/v1/questions/" in url]
+    assert len(asked) == len(CHARTS)
+    for url, body in asked:
+        assert f"period={quarter}" in url
+        assert "from=" not in url
+        assert "to=" not in url
+        assert body["period"]["label"] == quarter
+    assert f"period={quarter}" in page.url
+    caption = page.locator("#card-demand-locality table caption").inner_text()
+    assert quarter in caption
+    page.screenshot(
+        path=screenshot_path("demand-quarter", f"commissioner: demand, period {quarter}"),
+        full_page=True,
+    )
+    picker.select_option("")  # back to the whole record for the tests after
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.includes('the whole record')"
+    )
+    page.wait_for_selector(READY)
 
 
 def _cells(body: Any) -> Iterator[dict[str, Any]]:
@@ -406,6 +480,8 @@ def test_whoami_tells_each_key_its_role_and_pages(base_url: str, keys: dict[str,
         "threshold": 7,
         "rounding_base": 5,
         "min_group_for_percentiles": 8,
+        "max_noise": 8,
+        "max_error": 10,
     }
     assert answers["auditor"]["disclosure"] is None
     assert {a["place"] for a in answers.values()} == {"Northbridge"}

@@ -46,7 +46,8 @@ OUTCOME = {
     "attainment": {"instrument": "wellbeing", "min_value": 1, "within_days": 90},
     "target_percent": 50,
 }
-# Every route that needs a key, with a request that the allowed role may make, and that role.
+# Every route that needs a key, with a request that the allowed role may make, and that role
+# ("any": every role's key).
 ROUTES: list[tuple[str, str, dict[str, Any], str]] = [
     ("POST", "/v1/events", {"content": json.dumps(referral(1)), "headers": STRUCTURED}, "agency"),
     ("GET", "/v1/agency/submissions", {}, "agency"),
@@ -58,6 +59,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     ("GET", "/v1/questions", {}, "commissioner"),
     ("GET", "/v1/questions/{slug}", {"path": "/v1/questions/demand"}, "commissioner"),
+    ("GET", "/v1/disclosure", {}, "any"),
     ("POST", "/v1/partnerships", {"json": {"slug": "m", "name": "M", "place": "m"}}, "steward"),
     ("GET", "/v1/partnerships/{slug}", {"path": "/v1/partnerships/northbridge"}, "steward"),
     (
@@ -213,7 +215,7 @@ def test_only_the_routes_role_may_use_it(
     if caller in {"none", "revoked"}:
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == "Bearer"
-    elif caller.removeprefix("own ").removeprefix("other ") == role:
+    elif role == "any" or caller.removeprefix("own ").removeprefix("other ") == role:
         assert response.status_code not in {401, 403}, response.text
     else:
         assert response.status_code == 403, response.text
@@ -310,6 +312,7 @@ def test_a_period_asked_by_halves_is_a_422_naming_the_missing_month(
 ) -> None:
     for key, path in (
         ("commissioner", "/v1/questions/demand?from=2024-01"),
+        ("steward", "/v1/partnerships/northbridge/attainment?from=2024-04"),
         ("auditor", "/v1/audit/replay?position=1&question=demand&from=2024-01"),
         ("auditor", "/v1/audit/trace/demand?cell=month=2024-01&from=2024-01"),
     ):
@@ -320,18 +323,29 @@ def test_a_period_asked_by_halves_is_a_422_naming_the_missing_month(
 def test_answers_are_controlled_carry_their_position_and_are_on_the_record(
     base_url: str, keys: dict[str, str], place_dir: Path
 ) -> None:
-    path = "/v1/questions/demand?by=locality&from=2024-01&to=2024-06"
+    path = "/v1/questions/demand?by=locality&period=2024-Q2"
     answer = call(base_url, keys["commissioner"], "GET", path).json()
+    assert answer["period"] == {
+        "label": "2024-Q2",
+        "kind": "quarter",
+        "start": "2024-04",
+        "end": "2024-06",
+    }
+    assert {row["month"] for row in answer["rows"]} <= {"2024-04", "2024-05", "2024-06"}
     assert answer["position"] > 0
     vkey = call(base_url, keys["auditor"], "GET", "/v1/audit/key").json()["verifier_key"]
     latest = CheckpointFile(place_dir / "audit" / "checkpoints.txt").latest()
     assert latest is not None
     assert answer["treeSize"] == verify_note(latest, vkey).size > 0
     cells = [c for row in answer["rows"] for c in row.values() if isinstance(c, dict)]
-    assert any(c == {"value": None, "suppressed": True} for c in cells)
+    assert cells
+    # perturbation: a demand count is no longer suppressed; a suppressed cell, where there is
+    # one, holds no value at all, and every shown count is a multiple of the rounding base.
+    assert all(c == {"value": None, "suppressed": True} for c in cells if c["suppressed"])
     assert all(c["suppressed"] or c["value"] % 5 == 0 for c in cells)
     csv = call(base_url, keys["commissioner"], "GET", path + "&format=csv")
     assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["hub-period"] == "2024-Q2"
     log = call(base_url, keys["auditor"], "GET", "/v1/audit/access?limit=10000").json()
     reads = [e for e in log["entries"] if e["question"] == "demand" and e["cuts"] == "locality"]
     assert reads

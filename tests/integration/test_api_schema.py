@@ -14,6 +14,7 @@ ROLE_OF_PREFIX = [
     ("/v1/events", "own agency"),
     ("/v1/agency/", "own agency"),
     ("/v1/questions", "commissioner"),
+    ("/v1/disclosure", "steward"),
     ("/v1/partnerships", "steward"),
     ("/v1/audit/", "auditor"),
 ]

@@ -145,6 +145,10 @@ def test_a_ce_header_named_by_an_nhs_number_is_never_echoed(
         ("steward", "POST", "/v1/partnerships", {"slug": "x", "name": "x", NHS: "x"}),
         ("commissioner", "GET", f"/v1/questions/demand?by={NHS}", None),
         ("commissioner", "GET", f"/v1/questions/demand?from={NHS}&to=2024-01", None),
+        ("commissioner", "GET", f"/v1/questions/demand?period={NHS}", None),
+        ("commissioner", "GET", f"/v1/questions/demand?period=FY{NHS}", None),
+        ("steward", "GET", f"/v1/partnerships/northbridge/attainment?period={NHS}", None),
+        ("commissioner", "GET", f"/v1/questions/demand?period=2024&from={NHS}", None),
     ],
 )
 def test_refused_slugs_and_values_are_never_echoed(
@@ -178,6 +182,7 @@ def test_an_unknown_question_is_no_such_question(
     [
         "by=locality&by=need",
         "from=2024-01&from=2024-02&to=2024-06",
+        "period=2024&period=2025",
         "by=need,need",
         "format=json&format=csv",
     ],
@@ -189,7 +194,7 @@ def test_repeated_parameters_and_cuts_are_a_422(
 ) -> None:
     response = call(client, keys["commissioner"], "GET", f"/v1/questions/demand?{query}")
     assert response.status_code == 422, response.text
-    assert response.json()["field"] in {"by", "from", "format"}
+    assert response.json()["field"] in {"by", "from", "period", "format"}
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,13 @@
 """How a question is asked (`by`, `from`, `to`): one parser for the CLI, the API and the
-auditor's commands, each refusal a QuestionError naming its field."""
+auditor's commands, each refusal a QuestionError naming its field. Auditors ask any span of whole
+months; commissioners and stewards only a period of the grid (`tests/unit/test_periods.py`)."""
 
 import pytest
 
 from hub.audit.auditor import cell_of
 from hub.audit.replay import ReplayError
 from projections.asked import EVERYTHING, QuestionError, check_period, parse_cuts, parse_period
+from projections.periods import asked_period
 from projections.questions import QUESTIONS
 from schemas.errors import ContractError, HubError, PlaceError
 
@@ -36,6 +38,21 @@ def test_a_period_refused_names_its_field(start: str | None, end: str | None, fi
     with pytest.raises(QuestionError) as refused:
         parse_period(start, end)
     assert (refused.value.status, refused.value.field) == (422, field)
+
+
+@pytest.mark.parametrize(("start", "end"), [("2024-01", "2024-05"), ("2024-02", "2025-01")])
+def test_a_span_an_auditor_may_ask_a_commissioner_may_not(start: str, end: str) -> None:
+    assert parse_period(start, end) == (start, end)  # exact figures, for auditors only
+    with pytest.raises(QuestionError) as refused:
+        asked_period(None, start, end)  # controlled figures: one grid period or none
+    assert (refused.value.status, refused.value.field) == (422, "from")
+
+
+def test_a_span_that_is_one_grid_period_is_asked_the_same_by_both() -> None:
+    assert parse_period("2024-04", "2025-03") == ("2024-04", "2025-03")
+    grid = asked_period(None, "2024-04", "2025-03")
+    assert grid is not None
+    assert (grid.label, grid.months) == ("FY2024-25", ("2024-04", "2025-03"))
 
 
 def test_a_cut_the_question_does_not_allow_names_the_field_by() -> None:

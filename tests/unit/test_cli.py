@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from connectors.pseudonym import load_pseudonymiser
 from hub.cli import app
+from projections.asked import QuestionError
+from schemas.errors import HubError
 
 runner = CliRunner()
 COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
@@ -144,23 +146,96 @@ def test_query_answers_in_json_with_suppressed_cells_marked(
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["question"] == "demand"
+    assert answer["period"] is None  # the whole record
     cells = [v for row in answer["rows"] for v in row.values() if isinstance(v, dict)]
-    assert {"value": None, "suppressed": True} in cells
+    assert cells
+    # perturbation: demand's counts are no longer suppressed; any cell that is holds no value.
     assert all(c["suppressed"] is (c["value"] is None) for c in cells)
     assert all(c["value"] is None or c["value"] % 5 == 0 for c in cells)
 
 
+GRID = {
+    "2024-03": ("month", "2024-03", "2024-03"),
+    "2024-Q2": ("quarter", "2024-04", "2024-06"),
+    "FY2024-25": ("financial_year", "2024-04", "2025-03"),
+    "2025": ("year", "2025-01", "2025-12"),
+}
+
+
 @pytest.mark.slow  # runs the demo: a whole synthetic place
-def test_query_refuses_a_cut_the_question_does_not_allow(
+@pytest.mark.parametrize("label", GRID)
+def test_query_answers_each_kind_of_grid_period(
+    demo: tuple[Path, subprocess.CompletedProcess[str]], label: str
+) -> None:
+    folder, _ = demo
+    data = str(folder / "data")
+    kind, start, end = GRID[label]
+    for how in (["--period", label], ["--from", start, "--to", end]):
+        result = _hub("query", "demand", *how, "--format", "json", "--data-dir", data, cwd=folder)
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert answer["period"] == {"label": label, "kind": kind, "start": start, "end": end}
+        assert all(start <= row["month"] <= end for row in answer["rows"])
+    table = _hub("query", "waits", "--period", label, "--data-dir", data, cwd=folder)
+    assert table.returncode == 0, table.stderr
+    assert f"waits, {label}" in _normal(table.stdout)  # the table's title names the period
+
+
+@pytest.mark.slow  # runs the demo: a whole synthetic place
+def test_disclosure_prints_the_published_rules_and_the_records_periods(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, _ = demo
-    result = _hub(
-        "query", "waits", "--by", "locality", "--data-dir", str(folder / "data"), cwd=folder
-    )
+    data = str(folder / "data")
+    result = _hub("disclosure", "--json", "--data-dir", data, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    rules = json.loads(result.stdout)
+    assert rules["method"] == "cell key perturbation"
+    assert rules["max_error"] == rules["max_noise"] + rules["rounding_base"] // 2
+    labels = [c["label"] for c in rules["periods"]["choices"]]
+    assert {"2024-01", "2024-Q1", "FY2024-25", "2024"} <= set(labels)
+    assert list(rules["questions"])[:2] == ["demand", "repeat_demand"]
+    printed = _normal(_hub("disclosure", "--data-dir", data, cwd=folder).stdout)
+    assert f"perturbed by at most {rules['max_noise']}" in printed
+    assert f"within {rules['max_error']} of the true count" in printed
+    assert "FYyyyy-yy" in printed
+    assert "What you cannot infer" in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "words"),
+    [
+        (["--from", "2024-01", "--to", "2024-05"], "from", "not the first and last months of one"),
+        (["--from", "2024-02", "--to", "2025-01"], "from", "not the first and last months of one"),
+        (["--period", "2024-Q2", "--from", "2024-04", "--to", "2024-06"], "period", "never both"),
+        (["--period", "2024-Q9"], "period", "period is not a label of the grid"),
+        (["--from", "2024-01"], "to", "give both from and to"),
+    ],
+)
+def test_query_refuses_a_period_off_the_grid_or_given_twice_before_reading_anything(
+    tmp_path: Path, args: list[str], field: str, words: str
+) -> None:
+    folder = tmp_path / "none"
+    result = runner.invoke(app, ["query", "demand", *args, "--data-dir", str(folder)])
+    refused = result.exception
+    assert isinstance(refused, QuestionError), result.output
+    assert refused.field == field
+    assert words in str(refused)
+    assert "YYYY-Qn" in str(refused)  # it says how to ask on the grid
+    assert not folder.exists()
+
+
+def test_a_span_off_the_grid_exits_2_with_a_sentence_not_a_traceback(tmp_path: Path) -> None:
+    result = _hub("query", "demand", "--from", "2024-01", "--to", "2024-05", cwd=tmp_path)
     assert result.returncode == 2
-    assert "'locality'" in result.stderr
-    assert "allowed cuts" in result.stderr
+    assert "error: from and to are not the first and last months" in _normal(result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_disclosure_without_a_place_says_so(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["disclosure", "--data-dir", str(tmp_path / "none")])
+    assert isinstance(result.exception, HubError)
+    assert "cannot read the place file" in str(result.exception)
 
 
 def _normal(text: str) -> str:

@@ -4,7 +4,7 @@
 // its own target; the target revisions, reviews and decisions recorded.
 import { ask, columns, label } from "./answers.js";
 import { Card, layout, suppressedTrace, value, isSuppressed } from "./charts.js";
-import { admit, api, dataTable, downloadButton, el, explainRule, frame, notice } from "./common.js";
+import { admit, api, dataTable, disclosureRules, downloadButton, el, explainRule, frame, notice } from "./common.js";
 
 function describeOutcome(outcome) {
   if (!outcome) return "";
@@ -200,7 +200,11 @@ async function main() {
   const who = await frame("accountability");
   const probe = `/v1/partnerships/${encodeURIComponent((who && who.partnership) || "partnership")}`;
   if (!who || !(await admit(who, "accountability", probe))) return;
-  explainRule(document.getElementById("rule"), who.disclosure);
+  try {
+    explainRule(document.getElementById("rule"), await disclosureRules());
+  } catch (error) {
+    notice(document.getElementById("rule"), error.message);
+  }
   document.getElementById("page").hidden = false;
   const form = document.getElementById("choose");
   const input = form.elements.partnership;

@@ -56,14 +56,11 @@ export function kindOf(name) {
   return "count";
 }
 
-/** Ask one question: cuts, and the period as whole months. */
+/** Ask one question: cuts, and one period of the grid by its label (none: the whole record). */
 export function ask(slug, by, period, base = "/v1/questions/") {
   const params = new URLSearchParams();
   if (by.length) params.set("by", [...new Set(by)].join(","));
-  if (period && period.from && period.to) {
-    params.set("from", period.from);
-    params.set("to", period.to);
-  }
+  if (period) params.set("period", period);
   const query = params.toString();
   return api(`${base}${slug}${query ? `?${query}` : ""}`);
 }

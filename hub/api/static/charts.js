@@ -147,7 +147,7 @@ export class Card {
     this.note.replaceChildren(
       suppressed ? el("span", { class: "swatch", "aria-hidden": "true" }) : "",
       suppressed
-        ? `${suppressed} ${suppressed === 1 ? "cell" : "cells"} of this table ${suppressed === 1 ? "is" : "are"} suppressed: marked × on the chart (or left out of it) and “suppressed” in the table, because the count behind ${suppressed === 1 ? "it is" : "them is"} too small to show.`
+        ? `${suppressed} ${suppressed === 1 ? "cell" : "cells"} of this table ${suppressed === 1 ? "is" : "are"} suppressed: marked × on the chart (or left out of it) and “suppressed” in the table, because the group behind ${suppressed === 1 ? "it is" : "them is"} too small to show (a percentage of a count shown as 0, or a median of too few).`
         : "No cell of this table is suppressed.",
     );
     this.head.replaceChildren(

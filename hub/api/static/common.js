@@ -1,7 +1,7 @@
 // Shared by every dashboard page: the key (this tab's sessionStorage only), the hub's API with
-// that key, the page's frame (place, navigation, who is signed in), the disclosure rule, data
-// tables and their CSV. No figure is ever written into a page's HTML by the hub: it arrives here
-// as the controlled JSON the API answers.
+// that key, the page's frame (place, navigation, who is signed in), the published disclosure
+// rules and the period grid's picker, data tables and their CSV. No figure is ever written into
+// a page's HTML by the hub: it arrives here as the controlled JSON the API answers.
 
 const KEY = "hub.dashboard.key";
 
@@ -164,22 +164,60 @@ export function capitalise(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The place's disclosure rule, explained (from /v1/whoami). */
-export function explainRule(container, rule) {
-  if (!rule) {
+/** The published disclosure rules (GET /v1/disclosure, for any key). */
+export function disclosureRules() {
+  return api("/v1/disclosure");
+}
+
+/** The place's disclosure rules, explained (from /v1/disclosure). */
+export function explainRule(container, rules) {
+  if (!rules) {
     container.hidden = true;
     return;
   }
+  container.hidden = false;
   container.replaceChildren(
     el("span", { class: "swatch", "aria-hidden": "true" }),
     el("p", {},
       el("strong", {}, "Disclosure control. "),
-      `Every figure here has passed the place's rule: a count from 1 to ${rule.threshold} is `,
+      `Every figure here has passed the place's published rules (${rules.method}): each count is perturbed by at most `,
+      el("strong", { id: "rule-max-noise" }, String(rules.max_noise)),
+      ` then rounded to the nearest ${rules.rounding_base}, so any figure may be off by up to `,
+      el("strong", { id: "rule-max-error" }, String(rules.max_error)),
+      `. A true count from 1 to ${rules.threshold} never shows as such: it and a true zero can both show as 0. `,
+      "The same cell shows the same figure however and wherever it is asked. ",
+      `Percentages come from the perturbed counts; a percentage of a count shown as 0, and a median or percentile of a group under ${rules.min_group_for_percentiles}, are `,
       el("strong", {}, "suppressed"),
-      ` (never shown: marked × on the charts and “suppressed” in the tables); every other count is rounded to the nearest ${rule.rounding_base}, and 0 is a true zero. `,
-      `Percentages are suppressed when their counts are small; medians and percentiles are shown only for groups of at least ${rule.min_group_for_percentiles}, in whole days.`,
+      " (marked × on the charts and “suppressed” in the tables).",
     ),
   );
+}
+
+const KIND_GROUPS = {
+  month: "Months",
+  quarter: "Quarters",
+  financial_year: "Financial years (April to March)",
+  year: "Calendar years",
+};
+
+/** Which months a grid period covers, in words a picker shows beside its label. */
+export function periodText(period) {
+  if (!period) return "the whole record";
+  return period.start === period.end ? period.label : `${period.label} (${period.start} to ${period.end})`;
+}
+
+/**
+ * A period picker: "Whole record", then the grid's choices (from /v1/disclosure) grouped by
+ * kind. Each option's value is the period's label, as `period=` takes it.
+ */
+export function periodOptions(select, periods) {
+  const groups = Object.entries(KIND_GROUPS).map(([kind, title]) => {
+    const choices = periods.choices.filter((c) => c.kind === kind);
+    if (!choices.length) return null;
+    return el("optgroup", { label: title, "data-kind": kind },
+      ...choices.map((c) => el("option", { value: c.label }, periodText(c))));
+  });
+  select.replaceChildren(el("option", { value: "" }, "Whole record"), ...groups.filter(Boolean));
 }
 
 // ---- tables and CSV ---------------------------------------------------------------------------

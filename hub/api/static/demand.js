@@ -1,9 +1,11 @@
 // The commissioner's page: questions 1-5 and 7 as charts, each with its table, under one set of
-// filters. A filter applies to a chart when its question can be cut by it: the chart asks for
-// that cut and keeps the matching rows. Where a filter cannot apply, the chart says so.
+// filters. The period is one of the hub's fixed grid (a month, quarter, financial or calendar
+// year, from /v1/disclosure's choices) or the whole record: never a span of its own. A filter
+// applies to a chart when its question can be cut by it: the chart asks for that cut and keeps
+// the matching rows. Where a filter cannot apply, the chart says so.
 import { ask, distinct, label } from "./answers.js";
 import { Card } from "./charts.js";
-import { admit, el, explainRule, frame, HubRefusal, notice } from "./common.js";
+import { admit, disclosureRules, el, explainRule, frame, HubRefusal, notice, periodOptions, periodText } from "./common.js";
 import { bounces, journeys, manyAgencies, overMonths, repeatDemand, waits } from "./demand-charts.js";
 
 const FILTERS = ["locality", "agency", "need", "sector"];
@@ -84,13 +86,13 @@ async function drawChart(chart, card, state, generation) {
     const answer = await ask(chart.slug, [...chart.cuts, ...cutsFromFilters], state.period);
     if (generation !== current) return null;
     const drawn = chart.draw(answer, { ...state, applied }, cutsFromFilters);
-    const what = [`${state.period.from} to ${state.period.to}`, ...active.map((f) => `${f} ${state.filters[f]}`)];
+    const what = [periodText(answer.period), ...active.map((f) => `${f} ${state.filters[f]}`)];
     if (chart.slug === "demand") what.unshift(label(state.measure).toLowerCase());
     if (drawn.caption) what.push(drawn.caption);
     await card.render({
       ...drawn,
       caption: `${chart.title}: ${what.join(", ")}`,
-      filename: `${chart.id}_${state.period.from}_${state.period.to}${active.map((f) => `_${state.filters[f]}`).join("")}.csv`,
+      filename: `${chart.id}_${state.period || "whole-record"}${active.map((f) => `_${state.filters[f]}`).join("")}.csv`,
     });
     if (drawn.extra) card.note.append(" ", drawn.extra);
     return answer;
@@ -106,7 +108,7 @@ let current = 0;
 function readForm(form) {
   const data = new FormData(form);
   return {
-    period: { from: data.get("from"), to: data.get("to") },
+    period: data.get("period") || "",
     filters: Object.fromEntries(FILTERS.map((f) => [f, data.get(f) || ""])),
     measure: data.get("measure") || "count_referrals",
   };
@@ -114,13 +116,9 @@ function readForm(form) {
 
 async function apply(form, cards) {
   const state = readForm(form);
-  const error = document.getElementById("filters-error");
-  if (state.period.from > state.period.to) {
-    error.textContent = `The period starts after it ends: choose a "From month" no later than ${state.period.to}.`;
-    return;
-  }
-  error.textContent = "";
-  const query = new URLSearchParams({ from: state.period.from, to: state.period.to, measure: state.measure });
+  document.getElementById("filters-error").textContent = "";
+  const query = new URLSearchParams(state.period ? { period: state.period } : {});
+  query.set("measure", state.measure);
   for (const f of FILTERS) if (state.filters[f]) query.set(f, state.filters[f]);
   history.replaceState(null, "", `?${query}`);
   const generation = ++current;
@@ -134,7 +132,8 @@ async function apply(form, cards) {
   const failed = CHARTS.length - got.length;
   const position = Math.max(0, ...got.map((a) => a.position));
   const tree = Math.max(0, ...got.map((a) => a.treeSize || 0));
-  status.textContent = `${got.length} of ${CHARTS.length} charts updated for ${state.period.from} to ${state.period.to}`
+  const chosen = form.elements.period.selectedOptions[0];
+  status.textContent = `${got.length} of ${CHARTS.length} charts updated for ${state.period ? chosen.textContent : "the whole record"}`
     + `${FILTERS.filter((f) => state.filters[f]).map((f) => `, ${f} ${state.filters[f]}`).join("")}: figures as the hub's store stood at position ${position.toLocaleString("en-GB")}`
     + `${tree ? ` (signed checkpoint of ${tree.toLocaleString("en-GB")} events)` : ""}.${failed ? ` ${failed} could not be drawn: each says why.` : ""}`;
   grid.dataset.state = "ready";
@@ -151,36 +150,37 @@ async function main() {
   const who = await frame("demand");
   if (!who || !(await admit(who, "demand", "/v1/questions"))) return;
   const page = document.getElementById("page");
-  explainRule(document.getElementById("rule"), who.disclosure);
+  let rules;
   let vocab;
   try {
-    vocab = await Promise.all(["locality", "agency", "need", "sector"].map((cut) => ask("demand", [cut])));
+    [rules, vocab] = await Promise.all([
+      disclosureRules(),
+      Promise.all(FILTERS.map((cut) => ask("demand", [cut]))),
+    ]);
   } catch (error) {
     notice(document.getElementById("gate"), error.message);
     return;
   }
-  const months = distinct(vocab.flatMap((a) => [...a.rows, ...a.totals]), "month");
-  if (!months.length) {
+  explainRule(document.getElementById("rule"), rules);
+  if (!rules.periods.choices.length) {
     notice(document.getElementById("gate"), "The hub holds no demand yet: once agencies have published, the charts appear here.", "info");
     return;
   }
   const form = document.getElementById("filters");
-  options(form.elements.from, months);
-  options(form.elements.to, months);
+  periodOptions(form.elements.period, rules.periods);
   const names = { locality: "All localities", agency: "All agencies", need: "All needs", sector: "All sectors" };
   vocab.forEach((answer, i) => {
     const cut = FILTERS[i];
     options(form.elements[cut], distinct(answer.rows, cut), names[cut]);
   });
   const defaults = () => {
-    form.elements.from.value = months[0];
-    form.elements.to.value = months.at(-1);
+    form.elements.period.value = "";
     for (const f of FILTERS) form.elements[f].value = "";
     form.elements.measure.value = "count_referrals";
   };
   defaults();
   const given = new URLSearchParams(window.location.search);
-  for (const name of ["from", "to", "measure", ...FILTERS]) {
+  for (const name of ["period", "measure", ...FILTERS]) {
     const v = given.get(name);
     if (v && [...form.elements[name].options].some((o) => o.value === v)) form.elements[name].value = v;
   }
