@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 from connectors.synth import synthesise
 from projections.answering import answer, prepare
 from projections.facts import create_facts, insert_facts
-from projections.unit_keys import UnitKeys
 from projections.questions import raw_answer
+from projections.unit_keys import UnitKeys
 from schemas.place import Place, load_place
 from tests.unit.truth_answers import facts_from_truth
 

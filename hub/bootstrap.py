@@ -24,13 +24,12 @@ from hub.audit.auditor import Audit, Checkpointer
 from hub.erasure.erase import Erasure, erase
 from hub.ingest.seen import SqliteSeen
 from hub.ingest.service import Ingest
-from hub.keys.own import own_key
 from hub.keys.port import RecordKeys
 from hub.keys.postgres import OwnConnection, PostgresRecordKeys
 from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, EventLog
 from hub.projection.answers import Projections
-from hub.settings import Settings, private_files
+from hub.settings import Settings, own_key, private_files
 from hub.store.application import Hub
 from hub.worker.worker import Worker
 from projections.unit_keys import UnitKeys

@@ -12,7 +12,9 @@ the place and the projections.
 """
 
 import os
+import secrets
 import threading
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -199,3 +201,17 @@ class Settings(BaseSettings):
         else:
             store = str(self.folder.store)
         return f"{log}, store {store}"
+
+
+def own_key(path: Path, what: str) -> bytes:
+    """One of the hub's own 32-byte keys, from its file in the data folder (`key = "<hex>"`),
+    made there on first use and readable by the hub's user alone; never shown."""
+    if not path.exists():
+        with private_files():
+            path.write_text(f'key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
+    try:
+        return bytes.fromhex(tomllib.loads(path.read_text(encoding="utf-8"))["key"])
+    except (tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
+        raise HubError(
+            f"{path}: not a {what} file ({exc}); move it away to make a new one"
+        ) from None

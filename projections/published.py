@@ -14,11 +14,10 @@ from typing import Any
 
 from projections.periods import FORMATS, KINDS, grid_within
 from projections.questions import QUESTIONS
+from projections.unit_keys import KEY_RANGE
 from schemas.place import Disclosure, Place
 
 METHOD = "cell key perturbation"
-# A cell's key is the sum of its units' record keys modulo this (DOMAIN.md; issue 15).
-KEY_RANGE = 256
 
 
 def max_error(rules: Disclosure) -> int:

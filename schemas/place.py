@@ -63,6 +63,15 @@ class Disclosure(Contract):
                 "could never move down unbiased (1..threshold never show): raise max_noise or "
                 "lower threshold"
             )
+        # Rounding a shown count (0, or above the threshold) must not bring it into 1..threshold.
+        above = self.threshold + 1
+        if (2 * above + self.rounding_base) // (
+            2 * self.rounding_base
+        ) * self.rounding_base in range(1, self.threshold + 1):
+            raise ValueError(
+                "rounding_base: a count just above the threshold would round into 1..threshold; "
+                "use a base that rounds it up or above the threshold"
+            )
         return self
 
 

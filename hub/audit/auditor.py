@@ -26,9 +26,8 @@ from hub.audit.signed_note import verify_note
 from hub.audit.signing_key import SigningKey
 from hub.audit.verification import Verification
 from hub.audit.verify import verify
-from hub.keys.own import unit_keys_in
 from hub.keys.port import RecordKeys
-from hub.settings import Settings
+from hub.settings import Settings, own_key
 from hub.store.application import Hub
 from hub.store.ledger import Ledger, LedgerError
 from projections.lineage import lineage
@@ -193,7 +192,9 @@ class Audit:
         """The cell key method's unit keys, under the data folder's disclosure key (made on
         first use, like the hub's other own keys)."""
         if self._unit_keys is None:
-            self._unit_keys = unit_keys_in(self.settings.folder.disclosure_key)
+            self._unit_keys = UnitKeys(
+                own_key(self.settings.folder.disclosure_key, "disclosure key")
+            )
         return self._unit_keys
 
     def trace(

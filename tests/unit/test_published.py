@@ -36,12 +36,13 @@ def test_the_rules_are_the_places_with_the_error_bound_of_any_shown_count(place:
 
 
 @pytest.mark.parametrize(
-    ("noise", "base", "bound"), [(8, 5, 10), (3, 1, 3), (5, 10, 10), (1, 2, 2)]
+    ("noise", "base", "bound"), [(8, 5, 10), (3, 1, 3), (5, 10, 10), (2, 2, 3)]
 )
 def test_max_error_is_the_noise_plus_half_the_rounding_base(
     noise: int, base: int, bound: int
 ) -> None:
-    assert max_error(Disclosure(max_noise=noise, rounding_base=base)) == bound
+    rules = Disclosure(threshold=noise - 1, max_noise=noise, rounding_base=base)
+    assert max_error(rules) == bound
 
 
 def test_the_choices_are_the_grid_periods_overlapping_the_record_and_none_before_data(
