@@ -158,9 +158,11 @@ def _perturbed_rows(
     place: Place,
     *,
     listed: bool,
+    perturb: bool = True,
 ) -> list[dict[str, Any]]:
     """The shown (perturbed, rounded) counts of every cell, in DuckDB (`projections.perturbed`);
-    `listed`: every combination the place allows, else only those that count anything."""
+    `listed`: every combination the place allows, else only those that count anything.
+    `perturb` False (exact counts) is the benchmark's baseline, never an answer."""
     q = question(slug)
     columns = q.columns(by)
     months = EVERYTHING if period is None else period.months
@@ -169,10 +171,18 @@ def _perturbed_rows(
     sizes = sorted({p.group_size for p in q.percentiles})
     domains = domains_for(slug, columns, period is None) if listed else None
     statement = perturbed_sql(
-        sql, columns, q.summable, q.counts, extras, sizes, domains, place.disclosure.rounding_base
+        sql,
+        columns,
+        q.summable,
+        q.counts,
+        extras,
+        sizes,
+        domains,
+        place.disclosure.rounding_base,
+        perturb=perturb,
     )
-    top = con.execute("select top from ptable_top").fetchall()[0][0]
-    params["ptable_top"] = top
+    if "$ptable_top" in statement:
+        params["ptable_top"] = con.execute("select top from ptable_top").fetchall()[0][0]
     if "$grid_months" in statement:
         params["grid_months"] = _months_of(months)
     result = con.execute(statement, params)

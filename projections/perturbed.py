@@ -58,12 +58,15 @@ def perturbed_sql(
     sizes: Sequence[str],
     domains: Sequence[Domain] | None,
     rounding_base: int,
+    *,
+    perturb: bool = True,
 ) -> str:
     """One statement over `question_sql` (grouped by `columns`): every allowed combination and
     every total (only those that count anything when `domains` is None), with `shown_x` for
     each count, the `extras` (percentiles) and the exact
     `count_x` only for the counts named in `sizes` (the groups percentiles are gated on).
-    Parameters: `ptable_top` (the ptable's last row) besides the question's own."""
+    Parameters: `ptable_top` (the ptable's last row) besides the question's own. `perturb`
+    False leaves out the ptable (exact counts, rounded): only for the benchmark's baseline."""
     if extras and any(c in summable for c in columns):
         raise DisclosureError("a question with percentiles has no totals: medians do not add up")
     sums = [c for c in columns if c in summable]
@@ -73,7 +76,7 @@ def perturbed_sql(
         for summed in combinations(sums, size)
     ]
     flags = [flag_of(c) for c in sums]
-    measures = [*counts, *(key_of(c) for c in counts)]
+    measures = [*counts, *(key_of(c) for c in counts if perturb)]
     if sums:
         grouped = ", ".join(f"({', '.join(kept)})" for kept in kept_sets)
         cells = (
@@ -100,6 +103,9 @@ def perturbed_sql(
     joins = []
     for i, count in enumerate(counts):
         value = f"coalesce(cells.{count}, 0)"
+        if not perturb:
+            shown.append(f"(2 * {value} + {base}) // {2 * base} * {base} as {shown_of(count)}")
+            continue
         joins.append(
             f"left join ptable as p{i} on p{i}.value = least({value}, $ptable_top)"
             f" and p{i}.cell_key = coalesce(cells.{key_of(count)}, 0) % {KEY_RANGE}"

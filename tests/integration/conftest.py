@@ -12,7 +12,7 @@ import pytest
 from hub.bootstrap import record_keys_of
 from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector
-from hub.settings import Settings
+from hub.settings import Settings, own_key, private_files
 from hub.store.application import Hub
 from projections.answering import prepare
 from projections.questions import QUESTIONS, raw_answer
@@ -35,7 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str, str], Settings]:
     """Settings for a path: `settings_for("kafka" | "embedded", "postgres" | "sqlite")`, each call
     with its own data folder, and on Kafka its own topic, rejected topic and consumer group, on
-    PostgreSQL its own schema (the broker and server are started once per session)."""
+    PostgreSQL its own schema (the broker and server are started once per session); all with
+    the test's one disclosure key, as one place would have."""
 
     def make(log: str, store: str, name: str = "") -> Settings:
         tag = uuid.uuid4().hex[:10]
@@ -50,7 +51,13 @@ def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
         if store == "postgres":
             env = request.getfixturevalue("postgres_env")
             fields |= {"store": "postgres", "postgres": env | {"POSTGRES_SCHEMA": f"t_{tag}"}}
-        return Settings(**fields)
+        settings = Settings(**fields)
+        # One place, one disclosure key: every path of a test shows the same figures.
+        shared = own_key(tmp_path / "disclosure-key.toml", "disclosure key")
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with private_files():
+            settings.folder.disclosure_key.write_text(f'key = "{shared.hex()}"\n', "utf-8")
+        return settings
 
     return make
 

@@ -240,3 +240,38 @@ def test_an_objection_removes_that_persons_events_from_every_answer(
     assert demand_after != raw_answer(con, "demand", [], None, place), (
         "the objector had demand events, so demand must fall"
     )
+
+
+@pytest.mark.slow  # a report over every cell: ~30 s
+def test_the_noise_per_cell_on_the_default_place_is_reported(
+    con: duckdb.DuckDBPyConnection, truth: Truth, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Utility: how far each shown count is from the exact one, over every cell of every
+    question at each of its cuts (the whole record, totals included), on the default rules."""
+    rules = truth.place.disclosure
+    report = []
+    for slug, cut_lists in CUTS.items():
+        errors: list[int] = []
+        counted: list[int] = []  # cells whose exact count is not 0
+        for by in cut_lists:
+            table = answer(con, slug, by, None, truth.place)
+            exact = exact_cells(
+                raw_answer(con, slug, by, None, truth.place), table, QUESTIONS[slug].counts
+            )
+            for row in (*table.rows, *table.totals):
+                figures = exact.get(tuple(sorted(row.dims.items())), {})
+                for name in QUESTIONS[slug].counts:
+                    value = row.cells[name].value
+                    assert value is not None
+                    errors.append(abs(value - figures.get(name, 0)))
+                    if figures.get(name, 0):
+                        counted.append(errors[-1])
+        mean = sum(errors) / len(errors)
+        report.append(
+            f"{slug:<14} cells {len(errors):>7,}  mean |noise| {mean:5.2f}  largest {max(errors)}"
+        )
+        assert max(errors) <= rules.max_noise + rules.rounding_base // 2
+        assert mean < rules.max_noise
+    with capsys.disabled():
+        print("\nnoise per cell (shown - exact, after rounding to", rules.rounding_base, "):")
+        print("\n".join(report))
