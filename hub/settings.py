@@ -66,6 +66,9 @@ class DataFolder:
     """Every file and folder the hub writes in its data folder, named once."""
 
     root: Path
+    keys: Path | None = None
+    """Where the hub's own pseudonym and disclosure keys (and the demo's place key) live, if
+    not in the data folder."""
 
     @property
     def store(self) -> Path:
@@ -93,13 +96,13 @@ class DataFolder:
     @property
     def hub_key(self) -> Path:
         """The hub's own pseudonym key, made on first use."""
-        return self.root / "hub-key.toml"
+        return (self.keys or self.root) / "hub-key.toml"
 
     @property
     def disclosure_key(self) -> Path:
         """The key of the cell key method's unit keys, made on first use and never changed
         (a new key would give every cell a second, independent draw of its noise)."""
-        return self.root / "disclosure-key.toml"
+        return (self.keys or self.root) / "disclosure-key.toml"
 
     @property
     def access(self) -> Path:
@@ -136,8 +139,9 @@ class DataFolder:
 
     @property
     def place_key(self) -> Path:
-        """The demo's place key (the agencies' shared pseudonym key)."""
-        return self.root / "place-key.toml"
+        """The demo's place key (the agencies' shared pseudonym key), beside the hub's own
+        keys: one place, one key."""
+        return (self.keys or self.root) / "place-key.toml"
 
 
 class Settings(BaseSettings):
@@ -167,11 +171,15 @@ class Settings(BaseSettings):
     """A checkpoint is signed after this many new ledger leaves..."""
     checkpoint_seconds: float = 60.0
     """...or after this many seconds with any new leaf, whichever comes first."""
+    keys_dir: Path | None = None
+    """A folder for the hub's own pseudonym and disclosure keys instead of the data folder
+    (`HUB_KEYS_DIR`: a secrets volume, or one place's keys shared by two stores of it). Both
+    are made there on first use; neither may ever change for a place."""
 
     @property
     def folder(self) -> DataFolder:
         """The files of the data folder."""
-        return DataFolder(self.data_dir)
+        return DataFolder(self.data_dir, self.keys_dir)
 
     @property
     def store_env(self) -> dict[str, str]:
@@ -204,11 +212,17 @@ class Settings(BaseSettings):
 
 
 def own_key(path: Path, what: str) -> bytes:
-    """One of the hub's own 32-byte keys, from its file in the data folder (`key = "<hex>"`),
-    made there on first use and readable by the hub's user alone; never shown."""
+    """One of the hub's own 32-byte keys, from its file in the data folder or `keys_dir`
+    (`key = "<hex>"`), made there on first use and readable by the hub's user alone; never
+    shown."""
     if not path.exists():
         with private_files():
-            path.write_text(f'key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # made once: a second process racing here reads the first one's key
+                with path.open("x", encoding="utf-8") as made:
+                    made.write(f'key = "{secrets.token_hex(32)}"\n')
+            except FileExistsError:
+                pass
     try:
         return bytes.fromhex(tomllib.loads(path.read_text(encoding="utf-8"))["key"])
     except (tomllib.TOMLDecodeError, KeyError, ValueError) as exc:

@@ -12,7 +12,7 @@ import pytest
 from hub.bootstrap import record_keys_of
 from hub.keys.port import RecordKeys
 from hub.projection.updater import Projector
-from hub.settings import Settings, own_key, private_files
+from hub.settings import Settings
 from hub.store.application import Hub
 from projections.answering import prepare
 from projections.questions import QUESTIONS, raw_answer
@@ -36,7 +36,7 @@ def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
     """Settings for a path: `settings_for("kafka" | "embedded", "postgres" | "sqlite")`, each call
     with its own data folder, and on Kafka its own topic, rejected topic and consumer group, on
     PostgreSQL its own schema (the broker and server are started once per session); all with
-    the test's one disclosure key, as one place would have."""
+    the test's one hub key and disclosure key, as one place would have."""
 
     def make(log: str, store: str, name: str = "") -> Settings:
         tag = uuid.uuid4().hex[:10]
@@ -51,13 +51,8 @@ def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
         if store == "postgres":
             env = request.getfixturevalue("postgres_env")
             fields |= {"store": "postgres", "postgres": env | {"POSTGRES_SCHEMA": f"t_{tag}"}}
-        settings = Settings(**fields)
-        # One place, one disclosure key: every path of a test shows the same figures.
-        shared = own_key(tmp_path / "disclosure-key.toml", "disclosure key")
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with private_files():
-            settings.folder.disclosure_key.write_text(f'key = "{shared.hex()}"\n', "utf-8")
-        return settings
+        # One place, one set of its own keys: every path of a test shows the same figures.
+        return Settings(**fields, keys_dir=tmp_path / "place-keys")
 
     return make
 
@@ -71,6 +66,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HUB_WORKER_GROUP": settings.worker_group,
         "HUB_STORE": settings.store,
     }
+    if settings.keys_dir is not None:
+        env["HUB_KEYS_DIR"] = str(settings.keys_dir)
     if settings.kafka_bootstrap:
         env["HUB_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
     if settings.store == "postgres":
