@@ -175,3 +175,34 @@ def test_the_auditor_keeps_any_span_exactly_but_a_controlled_replay_only_on_the_
         "/v1/audit/trace/demand?cell=month=2024-03&from=2024-02&to=2024-03",
     )
     assert traced.status_code == 200, traced.text
+
+
+def _total_of(answer: dict[str, Any], month: str) -> dict[str, Any]:
+    """The month's total row (over every other cut) of a demand answer."""
+    (row,) = [row for row in answer["totals"] if row == {**row, "month": month} and len(row) == 3]
+    return row
+
+
+def test_the_same_cell_shows_the_same_figure_through_every_table_route_and_format(
+    base_url: str,  # noqa: F811
+    keys: dict[str, str],  # noqa: F811
+) -> None:
+    """Consistent perturbation over the API: May 2024's demand, as a total of the quarter's
+    table by sector, of the month's table by locality, and in CSV, is one figure; attainment
+    by partner is the same for commissioners and stewards."""
+    key = keys["commissioner"]
+    by_sector = call(base_url, key, "GET", "/v1/questions/demand?by=sector&period=2024-Q2")
+    by_locality = call(base_url, key, "GET", "/v1/questions/demand?by=locality&period=2024-05")
+    first, second = _total_of(by_sector.json(), "2024-05"), _total_of(by_locality.json(), "2024-05")
+    assert first == second
+    assert first["count_contacts"]["value"] > 0
+    csv = call(base_url, key, "GET", "/v1/questions/demand?by=need&period=2024-05&format=csv")
+    lines = [line.split(",") for line in csv.text.strip().splitlines()]
+    (total,) = [line for line in lines[1:] if line[:2] == ["2024-05", "all"]]
+    shown = dict(zip(lines[0][2:], map(int, total[2:]), strict=True))
+    assert shown == {name: first[name]["value"] for name in ("count_referrals", "count_contacts")}
+    asked = "attainment?by=partner&period=2024"
+    commissioner = call(base_url, key, "GET", f"/v1/questions/{asked}").json()
+    steward = call(base_url, keys["steward"], "GET", f"/v1/partnerships/northbridge/{asked}")
+    assert commissioner["rows"] == steward.json()["rows"]
+    assert commissioner["rows"]
