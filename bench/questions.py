@@ -36,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -498,6 +498,20 @@ def timed(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def paired(runs: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """Median seconds of each run, after one warm-up of each, the runs taking turns so that a
+    noisy neighbour or a cold cache weighs on all of them alike."""
+    for run in runs:
+        run()
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeat):
+        for run, spent in zip(runs, times, strict=True):
+            start = time.perf_counter()
+            run()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -551,8 +565,7 @@ def main() -> None:
             def cells(perturb: bool, s: str = slug, b: tuple[str, ...] = by) -> object:
                 return _perturbed_rows(con, s, list(b), None, place, listed=True, perturb=perturb)
 
-            noisy = timed(partial(cells, True), args.repeat)
-            exact = timed(partial(cells, False), args.repeat)
+            noisy, exact = paired([partial(cells, True), partial(cells, False)], args.repeat)
             hub = timed(lambda s=slug, b=by: answer(con, s, list(b), None, place), args.repeat)
             mine = timed(lambda q=sql: con.execute(q).fetchall(), args.repeat)
             cost, ratio = noisy / exact, hub / mine

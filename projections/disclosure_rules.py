@@ -15,6 +15,10 @@ and the same cell shows the same figure wherever it is asked, so a difference of
 carries the noise of each, which does not cancel; a lone suppressed cell is no longer there
 to be recovered by subtraction. What stays suppressed is not additive (a percentile) or has
 no value (a rate of nothing), so nothing follows from it by subtraction either.
+
+What the percentile gate does say: it is on the exact group size, so a median beside a shown
+count says the group holds at least `min_group_for_percentiles` units, and a suppressed one
+beside a count shown above the threshold that it holds fewer (a small count, never which).
 """
 
 import math

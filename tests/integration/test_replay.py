@@ -34,7 +34,7 @@ from hub.projection.updater import Projector
 from hub.settings import Settings
 from hub.store.application import Hub
 from hub.store.merkle import verify_inclusion
-from projections.answering import prepare
+from projections.answering import answer, prepare
 from projections.lineage import lineage
 from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place
@@ -55,7 +55,17 @@ def place_run(
 
 
 def all_answers(con: duckdb.DuckDBPyConnection, place: Place) -> dict[str, Any]:
-    return {slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()}
+    """Every question's exact rows at its finest cuts, and what commissioners are shown (the
+    perturbed figures, which a replay of the same position must give again) at each cut."""
+    exact = {
+        slug: raw_answer(con, slug, list(q.cuts), None, place) for slug, q in QUESTIONS.items()
+    }
+    shown = {
+        f"{slug} by {cut}": answer(con, slug, [cut], None, place).to_json()
+        for slug, q in QUESTIONS.items()
+        for cut in q.cuts
+    }
+    return exact | shown
 
 
 def cut_copy(settings: Settings, copy: Settings, position: int) -> Hub:
@@ -141,7 +151,7 @@ def late_event(hub: Runtime, place: Place) -> dict[str, Any]:
     connector = CsvConnector(
         load_mapping(folder / "mappings" / f"{agency}.toml", place),
         place,
-        load_pseudonymiser(hub.settings.data_dir / "place-key.toml"),
+        load_pseudonymiser(hub.settings.folder.place_key),
     )
     for batch in connector.read(folder / "extracts" / f"{agency}.csv"):
         for event in batch.events:

@@ -45,7 +45,7 @@ def test_published_extracts_wait_for_the_worker_which_stops_cleanly_on_sigterm(
         "--place",
         str(place / "place.toml"),
         "--key",
-        str(settings.data_dir / "place-key.toml"),
+        str(settings.folder.place_key),
         data_dir=settings.data_dir,
     )
     output = published.stdout.read() if published.stdout else ""
