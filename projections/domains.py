@@ -4,8 +4,9 @@ A table lists every combination of its asked columns' values that the place allo
 small counts alike, so that a row's presence says nothing (DOMAIN.md, "Disclosure control").
 Columns that go together are one domain (an agency with its sector, a service with its agency,
 a commitment's partner with its outcome), so a table never lists a combination the place
-cannot hold. Months are the asked grid period's (or every month of the record); years and
-attainment periods follow from them.
+cannot hold. Months are the asked grid period's, or for the whole record every month of the
+calendar and financial years it touches (`record_months`: where the record starts and ends
+shows only to the year); years and attainment periods follow from them.
 
 Pathways (journeys) are the one column whose values the place does not list: every sequence of
 up to three of its agencies would run to thousands. Their domain is the pathways whose whole-record
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from projections.perturbed import Domain
 
 MONTHS_OF_PERIOD = "select unnest($grid_months::varchar[]) as month"
-MONTHS_OF_RECORD = "select month from calendar_months"
+MONTHS_OF_RECORD = "select month from record_months"
 
 AGENCY = Domain(("agency", "sector"), "select agency, sector from domain_agencies")
 LOCALITY = Domain(("locality",), "select locality from domain_localities")

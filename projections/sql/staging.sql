@@ -59,6 +59,26 @@ final as (
 
 select * from final;
 
+-- Grain: one row per month of every grid period (calendar and financial year) that the record
+-- touches: the months a whole-record table lists, so that where the record starts and ends
+-- shows no finer than the grid's years (a month of no events listed as any other).
+create or replace view record_months as
+with bounds as (
+    select
+        min(month_index) - min(month_index) % 12
+        - case when min(month_index) % 12 < 3 then 9 else 0 end as first_index,
+        max(month_index) - max(month_index) % 12
+        + case when max(month_index) % 12 >= 3 then 14 else 11 end as last_index
+    from calendar_months
+),
+
+final as (
+    select printf('%04d-%02d', month_index // 12, month_index % 12 + 1) as month
+    from bounds, range(first_index, last_index + 1) as months (month_index)
+)
+
+select * from final;
+
 -- Grain: one row per current referral made.
 create or replace view referrals as
 select

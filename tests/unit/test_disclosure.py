@@ -232,14 +232,11 @@ def test_a_tables_rows_are_the_same_whatever_it_counts() -> None:
 
 # --- any table ------------------------------------------------------------------------------
 
-rule_sets = st.builds(
-    lambda threshold, base, extra: Disclosure(
-        threshold=threshold, rounding_base=base, max_noise=threshold + extra
-    ),
-    st.integers(1, 9),
-    st.sampled_from([1, 2, 5, 10]),
-    st.integers(1, 4),
-).filter(lambda r: round_to_base(r.threshold + 1, r.rounding_base) > r.threshold)
+rule_sets = (
+    st.tuples(st.integers(1, 9), st.sampled_from([1, 2, 5, 10]), st.integers(1, 4))
+    .filter(lambda t: round_to_base(t[0] + 1, t[1]) > t[0])  # what the place refuses otherwise
+    .map(lambda t: Disclosure(threshold=t[0], rounding_base=t[1], max_noise=t[0] + t[2]))
+)
 unit_lists = st.lists(
     st.tuples(
         st.sampled_from(MONTHS),
