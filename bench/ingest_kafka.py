@@ -24,8 +24,10 @@ maximum lag (target <= 2 s), and the peak memory of the benchmark and of its lar
 Whether kafka-python has its C CRC-32C (the `crc32c` package) is printed too: without it every
 record batch is checksummed in pure Python, which bounds every Kafka figure here.
 
-Needs a Kafka broker (`KAFKA_BOOTSTRAP_SERVERS`) and PostgreSQL (eventsourcing's `POSTGRES_*`):
-`bash deploy/kafka/kafka.sh start` and `bash deploy/postgres/postgres.sh start` print them.
+Needs a Kafka broker (`KAFKA_BOOTSTRAP_SERVERS`, and on the secured broker the hub's client
+configuration `HUB_KAFKA_CLIENT_CONFIG=<run>/hub.properties`) and PostgreSQL (eventsourcing's
+`POSTGRES_*`): `bash deploy/kafka/kafka.sh start` and `bash deploy/postgres/postgres.sh start`
+print them.
 Every run makes its own topics, consumer groups and PostgreSQL schemas (`bench_<run>_...`) and
 removes them at the end (`--keep` keeps them); the synthetic place is kept in `--workdir`.
 
@@ -76,9 +78,14 @@ from hub.bootstrap import open_hub, open_projections, postgres_connect
 from hub.demo.run import publish_extract
 from hub.log import DEFAULT_PARTITIONS
 from hub.log.kafka import KafkaLog
+from hub.log.kafka_client import KafkaConnection
 from hub.settings import Settings
+from schemas.errors import HubError
 from schemas.place import Place, load_place
 
+_CONFIG = os.environ.get("HUB_KAFKA_CLIENT_CONFIG")
+CLIENT_CONFIG = Path(_CONFIG) if _CONFIG else None
+"""The hub principal's client configuration on a secured broker (`<run>/hub.properties`)."""
 EVENTS_PER_PERSON = 4.2  # the default synthetic place: 84,538 events for 20,000 people
 PAYLOAD = {"need": "housing", "urgency": "routine", "to_agency": "urn:agency:homes", "x": "y" * 400}
 COPY_BATCH = 10_000
@@ -105,13 +112,15 @@ def create_schema(pg: dict[str, str], schema: str) -> None:
         con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
-def raw_kafka(bootstrap: str, topic: str, n: int, key_size: int, value_size: int) -> list[float]:
+def raw_kafka(
+    connection: KafkaConnection, topic: str, n: int, key_size: int, value_size: int
+) -> list[float]:
     """(a): n messages produced (acks=all, explicit partitions as the hub's log sends them),
     then consumed from the start; [produce rate, consume rate, combined rate]."""
-    KafkaLog(bootstrap, topic, DEFAULT_PARTITIONS).close()  # a fresh topic, metadata ready
+    KafkaLog(connection, topic, DEFAULT_PARTITIONS).close()  # a fresh topic, metadata ready
     key, value = b"k" * key_size, os.urandom(value_size)
     failed: list[BaseException] = []
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=10, linger_ms=5)
+    producer = KafkaProducer(**connection.options(), acks="all", retries=10, linger_ms=5)
     try:
         start = time.perf_counter()
         for i in range(n):
@@ -125,7 +134,7 @@ def raw_kafka(bootstrap: str, topic: str, n: int, key_size: int, value_size: int
         producer.close()
     if failed:
         raise RuntimeError(f"raw produce: {len(failed):,} sends failed, first: {failed[0]}")
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(**connection.options(), group_id=None, enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in range(DEFAULT_PARTITIONS)]
         consumer.assign(tps)
@@ -292,10 +301,13 @@ def wait_for_open(process: subprocess.Popen[bytes], out: Path) -> None:
 
 
 def wait_for_group(
-    bootstrap: str, group: str, members: int, workers: list[tuple[subprocess.Popen[bytes], Path]]
+    connection: KafkaConnection,
+    group: str,
+    members: int,
+    workers: list[tuple[subprocess.Popen[bytes], Path]],
 ) -> None:
     """Until the consumer group is stable with `members` members sharing every partition."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**connection.options())
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -384,7 +396,7 @@ def hub_end_to_end(
     place_dir: Path,
     place: Place,
     data_dir: Path,
-    bootstrap: str,
+    connection: KafkaConnection,
     pg: dict[str, str],
     names: dict[str, str],
     workers: int,
@@ -398,7 +410,8 @@ def hub_end_to_end(
     postgres = {**pg, "POSTGRES_SCHEMA": names["schema"]}
     settings = Settings(
         data_dir=data_dir,
-        kafka_bootstrap=bootstrap,
+        kafka_bootstrap=connection.bootstrap,
+        kafka_client_config=CLIENT_CONFIG,
         topic=names["topic"],
         rejected_topic=names["rejected"],
         worker_group=names["group"],
@@ -408,7 +421,8 @@ def hub_end_to_end(
     env = {
         **os.environ,
         "HUB_DATA_DIR": str(data_dir),
-        "HUB_KAFKA_BOOTSTRAP": bootstrap,
+        "HUB_KAFKA_BOOTSTRAP": connection.bootstrap,
+        **({"HUB_KAFKA_CLIENT_CONFIG": str(CLIENT_CONFIG)} if CLIENT_CONFIG else {}),
         "HUB_TOPIC": names["topic"],
         "HUB_REJECTED_TOPIC": names["rejected"],
         "HUB_WORKER_GROUP": names["group"],
@@ -433,7 +447,7 @@ def hub_end_to_end(
                 )
             started.append((process, out))
             wait_for_open(process, out)
-        wait_for_group(bootstrap, names["group"], workers, started)
+        wait_for_group(connection, names["group"], workers, started)
         publishing, finish = stack.enter_context(lag_sampler(settings, place_dir / "place.toml"))
 
         publishing.set()
@@ -477,9 +491,10 @@ def hub_end_to_end(
     return run
 
 
-def services() -> tuple[str, dict[str, str]]:
-    """Kafka's bootstrap address and eventsourcing's POSTGRES_* settings, or exit 2 saying
-    what is missing."""
+def services() -> tuple[KafkaConnection, dict[str, str]]:
+    """The connection to Kafka (KAFKA_BOOTSTRAP_SERVERS, with the hub's client configuration
+    HUB_KAFKA_CLIENT_CONFIG on a secured broker) and eventsourcing's POSTGRES_* settings, or
+    exit 2 saying what is missing."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     pg = {
         k: v for k, v in os.environ.items() if k.startswith("POSTGRES_") and k != "POSTGRES_SCHEMA"
@@ -499,8 +514,9 @@ def services() -> tuple[str, dict[str, str]]:
         )
     if not problems:
         try:
-            KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=10_000).close()
-        except KafkaError as error:
+            connection = kafka_connection(bootstrap)
+            KafkaAdminClient(**connection.options(), bootstrap_timeout_ms=10_000).close()
+        except (KafkaError, HubError) as error:
             problems.append(f"cannot reach Kafka at {bootstrap} ({error}): is the broker up?")
         try:
             postgres_connect(pg).close()
@@ -513,11 +529,22 @@ def services() -> tuple[str, dict[str, str]]:
             flush=True,
         )
         os._exit(2)  # nothing made yet; a failed Kafka client's thread would hold up the exit
-    return bootstrap, pg
+    return kafka_connection(bootstrap), pg
+
+
+def kafka_connection(bootstrap: str) -> KafkaConnection:
+    """The connection the environment gives (the client configuration's TLS and SCRAM)."""
+    if CLIENT_CONFIG is None:
+        return KafkaConnection(bootstrap)
+    return KafkaConnection.from_file(CLIENT_CONFIG, bootstrap)
 
 
 def remove(
-    bootstrap: str, pg: dict[str, str], topics: list[str], groups: list[str], schemas: list[str]
+    connection: KafkaConnection,
+    pg: dict[str, str],
+    topics: list[str],
+    groups: list[str],
+    schemas: list[str],
 ) -> None:
     """Drop the run's PostgreSQL schemas and delete its topics and groups (what exists)."""
     try:
@@ -529,7 +556,7 @@ def remove(
     except psycopg.Error as error:
         print(f"could not drop the schemas {', '.join(schemas)}: {error}", file=sys.stderr)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = KafkaAdminClient(**connection.options())
         try:
             existing = set(admin.list_topics())
             admin.delete_topics([t for t in topics if t in existing], raise_errors=False)
@@ -567,7 +594,7 @@ def main() -> None:
     args = parser.parse_args()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_stop_signal)
-    bootstrap, pg = services()
+    connection, pg = services()
 
     people = math.ceil(args.events / EVENTS_PER_PERSON)
     place_dir = args.workdir / f"ingest-place-{people}"
@@ -589,14 +616,14 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-kafka-", dir=args.workdir))
     try:
         print("(d) the hub end to end, one worker process ...", flush=True)
-        one = hub_end_to_end(place_dir, place, scratch / "one", bootstrap, pg, names["one"], 1)
+        one = hub_end_to_end(place_dir, place, scratch / "one", connection, pg, names["one"], 1)
         n = one.events
         print("(e) the hub end to end, two worker processes ...", flush=True)
-        two = hub_end_to_end(place_dir, place, scratch / "two", bootstrap, pg, names["two"], 2)
+        two = hub_end_to_end(place_dir, place, scratch / "two", connection, pg, names["two"], 2)
         size = one.key_size + one.value_size
         print(f"(a) raw kafka-python produce + consume of {n:,} messages ...", flush=True)
         produce, consume, kafka = raw_kafka(
-            bootstrap, names["raw"]["topic"], n, one.key_size, one.value_size
+            connection, names["raw"]["topic"], n, one.key_size, one.value_size
         )
         print(f"(b) raw PostgreSQL COPY of {n:,} rows ...", flush=True)
         copy = raw_copy(pg, names["raw"]["schema"], n, one.value_size)
@@ -607,7 +634,7 @@ def main() -> None:
         if not args.keep:
             labels = names.values()
             remove(
-                bootstrap,
+                connection,
                 pg,
                 [t for x in labels for t in (x["topic"], x["rejected"])],
                 [x["group"] for x in labels],

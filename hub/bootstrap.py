@@ -77,12 +77,13 @@ def hub_key(settings: Settings) -> bytes:
 
 def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
     """The event log and the rejected log the settings choose (Kafka or embedded)."""
-    if settings.kafka_bootstrap:
+    connection = settings.kafka
+    if connection is not None:
         from hub.log.kafka import KafkaLog  # only the production path needs kafka-python
 
-        log = KafkaLog(settings.kafka_bootstrap, settings.topic, settings.partitions)
+        log = KafkaLog(connection, settings.topic, settings.partitions)
         try:
-            return log, KafkaLog(settings.kafka_bootstrap, settings.rejected_topic, 1)
+            return log, KafkaLog(connection, settings.rejected_topic, 1)
         except BaseException:
             log.close()
             raise

@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.log import DEFAULT_PARTITIONS
+from hub.log.kafka_client import KafkaConnection
 from schemas.errors import HubError
 
 TOPIC = "hub.events.v1"
@@ -32,6 +33,18 @@ REJECTED_TOPIC = "hub.events.rejected.v1"
 """The log of entries the worker could not apply, each with its reason."""
 WORKER_GROUP = "hub-worker"
 """The reader group of the workers applying the log to the store."""
+
+
+def inbound_topic(agency: str) -> str:
+    """The topic an agency publishes to as itself (its principal may write nothing else)."""
+    return f"hub.inbound.{agency}.v1"
+
+
+def receipts_topic(agency: str) -> str:
+    """The topic the hub answers an agency's events on (only that agency may read it)."""
+    return f"hub.receipts.{agency}.v1"
+
+
 PRIVATE_UMASK = 0o077
 """What the hub masks off every file and folder it makes: its owner's alone (0600 / 0700)."""
 
@@ -153,7 +166,12 @@ class Settings(BaseSettings):
     partitions: int = DEFAULT_PARTITIONS
     worker_batch: int = 1000
     kafka_bootstrap: str | None = None
-    """Kafka's bootstrap servers (`host:port,...`); none means the embedded log."""
+    """Kafka's bootstrap servers (`host:port,...`); none (and no client configuration) means
+    the embedded log."""
+    kafka_client_config: Path | None = None
+    """The hub principal's Kafka client configuration (`HUB_KAFKA_CLIENT_CONFIG`, Java
+    properties: TLS and SCRAM, as `deploy/kafka/kafka.sh start` writes it); its
+    `bootstrap.servers` is used where `kafka_bootstrap` is not given."""
     topic: str = TOPIC
     rejected_topic: str = REJECTED_TOPIC
     worker_group: str = WORKER_GROUP
@@ -182,6 +200,15 @@ class Settings(BaseSettings):
         return DataFolder(self.data_dir, self.keys_dir)
 
     @property
+    def kafka(self) -> KafkaConnection | None:
+        """How to reach the Kafka cluster of the log, or None for the embedded log."""
+        if self.kafka_client_config is not None:
+            return KafkaConnection.from_file(self.kafka_client_config, self.kafka_bootstrap)
+        if self.kafka_bootstrap:
+            return KafkaConnection(self.kafka_bootstrap)
+        return None
+
+    @property
     def store_env(self) -> dict[str, str]:
         """eventsourcing's own settings for the chosen store."""
         if self.store == "postgres":
@@ -201,7 +228,8 @@ class Settings(BaseSettings):
 
     def where(self) -> str:
         """Where the log and store are, for people to read (no password)."""
-        log = f"Kafka at {self.kafka_bootstrap}" if self.kafka_bootstrap else "the embedded log"
+        kafka = self.kafka
+        log = kafka.describe() if kafka is not None else "the embedded log"
         if self.store == "postgres":
             env = self.store_env
             store = f"PostgreSQL {env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT', '5432')}"

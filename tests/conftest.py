@@ -5,12 +5,14 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from connectors.mapping import Mapping, load_mapping
 from connectors.pseudonym import Pseudonymiser
+from hub.log.kafka_client import KafkaConnection
 from schemas.place import Place, load_place
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -32,12 +34,34 @@ def pseudonymiser() -> Pseudonymiser:
     return Pseudonymiser(bytes(range(32)), version=1)
 
 
+@dataclass(frozen=True)
+class KafkaService:
+    """The session's secured broker: its address, the hub principal's client configuration
+    (Java properties), and the run folder `deploy/kafka/kafka.sh` keeps it in (None for a
+    broker given by the environment)."""
+
+    bootstrap: str
+    client_config: Path | None
+    run: Path | None
+
+    @property
+    def connection(self) -> KafkaConnection:
+        """The hub principal's connection (TLS and SCRAM on the secured broker)."""
+        if self.client_config is None:
+            return KafkaConnection(self.bootstrap)
+        return KafkaConnection.from_file(self.client_config, self.bootstrap)
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real broker: KAFKA_BOOTSTRAP_SERVERS where set, else one started by deploy/kafka."""
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaService]:
+    """A real, secured broker: KAFKA_BOOTSTRAP_SERVERS with HUB_KAFKA_CLIENT_CONFIG where set
+    (as `.ci/run` sets them), else one started by deploy/kafka."""
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if given:
-        yield given
+        config = os.environ.get("HUB_KAFKA_CLIENT_CONFIG")
+        path = Path(config) if config else None
+        run = path.parent if path is not None and (path.parent / "controller").exists() else None
+        yield KafkaService(given, path, run)
         return
     script = Path(__file__).resolve().parents[1] / "deploy" / "kafka" / "kafka.sh"
     run = tmp_path_factory.mktemp("kafka")
@@ -48,16 +72,21 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if started.returncode != 0:
         raise RuntimeError(f"the Kafka broker did not start:\n{started.stderr}")
     try:
-        yield started.stdout.strip().splitlines()[-1]
+        yield KafkaService(started.stdout.strip().splitlines()[-1], run / "hub.properties", run)
     finally:
         subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka: KafkaService) -> str:
+    return kafka.bootstrap
 
 
 @pytest.fixture(autouse=True)
 def _kafka_for_contract(request: pytest.FixtureRequest) -> None:
     """Give the Kafka contract class its broker (session-scoped) without touching other tests."""
     if request.cls is not None and request.cls.__name__ == "TestKafkaLogContract":
-        request.cls.bootstrap = request.getfixturevalue("kafka_bootstrap")
+        request.cls.connection = request.getfixturevalue("kafka").connection
 
 
 @pytest.fixture(scope="session")

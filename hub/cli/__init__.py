@@ -13,6 +13,7 @@ from rich.markup import escape
 from hub.cli import answers, disclosure, place, records
 from hub.cli.audit import audit_app
 from hub.cli.common import errors
+from hub.cli.kafka import agencies_app, kafka_app
 from hub.cli.keys import keys_app
 from hub.settings import private_files
 from schemas.errors import HubError
@@ -35,6 +36,8 @@ app.command()(records.worker)
 app.add_typer(records.rejected_app, name="rejected")
 app.command()(records.erase)
 app.add_typer(audit_app, name="audit")
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(agencies_app, name="agencies")
 
 
 def main() -> None:

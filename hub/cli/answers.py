@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from hub.bootstrap import open_hub, open_projections
-from hub.cli.common import DataDir, Kafka, Store, console, settings_of
+from hub.cli.common import ClientConfig, DataDir, Kafka, Store, console, settings_of
 from hub.cli.render import print_answer, rules_note
 from hub.projection.answers import Projections
 from hub.settings import Settings
@@ -61,6 +61,7 @@ def query(
     place: PlaceFile = None,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
     """Answer one commissioner question, always under disclosure control, for one period of
@@ -77,7 +78,7 @@ def query(
         raise HubError(f"--format {format_!r}: choose table, csv or json")
     cuts = parse_cuts(by)
     grid = asked_period(period, from_, to)
-    settings = settings_of(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store, client_config)
     the_place = load_place(place or settings.folder.place)
     with caught_up(settings, the_place) as projections:
         table = projections.answer(slug, cuts, grid)
@@ -100,6 +101,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
     worker: Annotated[
         bool, typer.Option(help="Apply the log in the server too (off when `hub worker`s run).")
@@ -114,6 +116,6 @@ def serve(
 
     from hub.api.app import create_app
 
-    settings = settings_of(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store, client_config)
     console.print(escape(f"serving {settings.where()} at http://{host}:{port} (docs at /docs)"))
     uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level="warning")

@@ -33,6 +33,18 @@ Kafka = Annotated[
         "Without it, the embedded log in the data folder.",
     ),
 ]
+ClientConfig = Annotated[
+    Path | None,
+    typer.Option(
+        "--client-config",
+        envvar="HUB_KAFKA_CLIENT_CONFIG",
+        help="The hub's Kafka client configuration (Java properties: security.protocol, "
+        "sasl.mechanism, sasl.jaas.config, ssl.truststore.*), e.g. the hub.properties "
+        "`deploy/kafka/kafka.sh start` writes: TLS and SCRAM. Its bootstrap.servers is used "
+        "where --kafka is not given.",
+        dir_okay=False,
+    ),
+]
 Store = Annotated[
     str,
     typer.Option(
@@ -44,11 +56,18 @@ Store = Annotated[
 ]
 
 
-def settings_of(data_dir: Path, kafka: str | None, store: str) -> Settings:
+def settings_of(
+    data_dir: Path, kafka: str | None, store: str, client_config: Path | None = None
+) -> Settings:
     """The settings the common options give (the rest from the environment)."""
     if store not in {"sqlite", "postgres"}:
         raise HubError(f"--store {store!r}: choose sqlite or postgres")
-    return Settings(data_dir=data_dir, kafka_bootstrap=kafka or None, store=store)
+    return Settings(
+        data_dir=data_dir,
+        kafka_bootstrap=kafka or None,
+        kafka_client_config=client_config,
+        store=store,
+    )
 
 
 def progress_bar() -> Progress:

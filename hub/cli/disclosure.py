@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub.cli.answers import PlaceFile, caught_up
-from hub.cli.common import DataDir, Kafka, Store, console, settings_of
+from hub.cli.common import ClientConfig, DataDir, Kafka, Store, console, settings_of
 from projections.published import disclosure_document
 from schemas.place import load_place
 
@@ -21,6 +21,7 @@ def disclosure(
     place: PlaceFile = None,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
     """The disclosure rules every commissioner's and steward's figure has passed: the method
@@ -31,7 +32,7 @@ def disclosure(
 
     Example: `hub disclosure --json --data-dir hub-data`
     """
-    settings = settings_of(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store, client_config)
     the_place = load_place(place or settings.folder.place)
     with caught_up(settings, the_place) as projections:
         months = projections.months()

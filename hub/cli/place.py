@@ -12,7 +12,7 @@ from connectors.pseudonym import load_pseudonymiser
 from connectors.run import connect_extract
 from connectors.synth import synthesise
 from hub.bootstrap import open_hub, open_projections
-from hub.cli.common import DataDir, Kafka, Store, console, progress_bar, settings_of
+from hub.cli.common import ClientConfig, DataDir, Kafka, Store, console, progress_bar, settings_of
 from hub.cli.render import print_answer, print_reports, rules_note
 from hub.demo.run import run_demo
 from hub.projection.answers import DEMO_VIEWS, period_of
@@ -76,6 +76,7 @@ def demo(
     people: Annotated[int, typer.Option(min=1, help="How many people live in the place.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic place.")] = 1,
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
     """Run the whole hub: a synthetic place's agencies' records in, through connectors,
@@ -88,7 +89,7 @@ def demo(
 
     Example: `hub demo --kafka 127.0.0.1:9092 --store postgres`
     """
-    settings = settings_of(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store, client_config)
     with progress_bar() as progress, open_hub(settings) as hub:
 
         def stage(description: str, total: int) -> Callable[[int], None]:

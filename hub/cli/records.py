@@ -17,7 +17,7 @@ from connectors.http_sender import HttpPublisher, publish_over_http
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
 from hub.bootstrap import Runtime, open_hub, open_projections
-from hub.cli.common import DataDir, Kafka, Store, console, errors, settings_of
+from hub.cli.common import ClientConfig, DataDir, Kafka, Store, console, errors, settings_of
 from hub.cli.render import report_run
 from hub.demo.run import publish
 from hub.erasure.erase import UnknownRecordError
@@ -40,6 +40,7 @@ def ingest(
     ),
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
     """Send one extract through its connector into the hub, and apply it to the store.
@@ -54,7 +55,7 @@ def ingest(
     if the_mapping.agency != agency:
         raise HubError(f"{mapping} maps {the_mapping.agency!r}'s extract, not {agency!r}'s")
     connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
-    with open_hub(settings_of(data_dir, kafka, store)) as hub:
+    with open_hub(settings_of(data_dir, kafka, store, client_config)) as hub:
         run = publish(hub, connector, extract)
         applied = hub.worker.run_until_caught_up()
     report_run(run, extract.name, f"{applied:,} events applied to the store")
@@ -78,6 +79,7 @@ def publish_command(
     ] = None,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
 ) -> None:
     """An agency's connector sending one extract: to a served hub over HTTP (`--url` with the
     agency's `--api-key`), or straight to the log (Kafka with `--kafka`), where `hub worker`
@@ -100,7 +102,7 @@ def publish_command(
             run = publish_over_http(sender, connector, extract)
         where = url
     else:
-        settings = settings_of(data_dir, kafka, "sqlite")
+        settings = settings_of(data_dir, kafka, "sqlite", client_config)
         with open_hub(settings) as hub:
             run = publish(hub, connector, extract)
         where = settings.where().split(",")[0]
@@ -110,6 +112,7 @@ def publish_command(
 def worker(
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
     group: Annotated[
         str, typer.Option(envvar="HUB_WORKER_GROUP", help="The Kafka consumer group.")
@@ -124,7 +127,7 @@ def worker(
 
     Example: `hub worker --kafka 127.0.0.1:9092 --store postgres`
     """
-    settings = settings_of(data_dir, kafka, store)
+    settings = settings_of(data_dir, kafka, store, client_config)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -167,6 +170,7 @@ def rejected(
     ctx: typer.Context,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
     """List the entries the worker refused (topic hub.events.rejected.v1), with each one's
@@ -176,7 +180,7 @@ def rejected(
 
     Example: `hub rejected --kafka 127.0.0.1:9092`
     """
-    ctx.obj = settings_of(data_dir, kafka, store)
+    ctx.obj = settings_of(data_dir, kafka, store, client_config)
     if ctx.invoked_subcommand is not None:
         return
     with open_hub(ctx.obj) as hub:
@@ -246,6 +250,7 @@ def erase(
     agency: Annotated[str, typer.Option(help="The agency whose record it is (its slug).")],
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
+    client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
     """Erase one record's personal payload at its agency's request (a legal erasure): its key
@@ -255,7 +260,7 @@ def erase(
 
     Example: `hub erase --agency police-north 3f1c...e9a0` (the 64-hex recordref)
     """
-    with open_hub(settings_of(data_dir, kafka, store)) as hub:
+    with open_hub(settings_of(data_dir, kafka, store, client_config)) as hub:
         try:
             done = hub.erase(agency, recordref)
         except UnknownRecordError as error:

@@ -1,6 +1,6 @@
 """The Kafka adapter of the event log: topic `hub.events.v1`, keyed by the person's pseudonym.
 
-    log = KafkaLog("127.0.0.1:9092")          # creates the topic (6 partitions) when absent
+    log = KafkaLog(KafkaConnection.from_file(Path("hub.properties")))  # makes the topic if absent
     log.append([LogRecord(key=subject, value=event_bytes)])
 
 Records go to `partition_for(key)` explicitly (the same function as the embedded log), so one
@@ -29,6 +29,7 @@ from kafka import (
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from hub.log.kafka_client import KafkaConnection
 from hub.log.port import (
     DEFAULT_PARTITIONS,
     EventLog,
@@ -53,12 +54,13 @@ class KafkaLog(EventLog):
 
     def __init__(
         self,
-        bootstrap: str,
+        connection: KafkaConnection,
         topic: str = TOPIC,
         partitions: int = DEFAULT_PARTITIONS,
         timeout_s: float = 30.0,
     ) -> None:
-        self.bootstrap, self.topic, self.partitions = bootstrap, topic, partitions
+        self.connection, self.topic, self.partitions = connection, topic, partitions
+        self.bootstrap = connection.bootstrap
         self.name = topic
         self._timeout = timeout_s
         self._closed = False
@@ -67,7 +69,7 @@ class KafkaLog(EventLog):
             # Idempotent, retried until the delivery timeout: a broker restarting mid-append
             # delays the batch rather than failing it, and a retried send is not written twice.
             self._producer = KafkaProducer(
-                bootstrap_servers=bootstrap,
+                **connection.options(),
                 acks="all",
                 enable_idempotence=True,
                 delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
@@ -75,16 +77,16 @@ class KafkaLog(EventLog):
                 linger_ms=5,
             )
             self._consumer = KafkaConsumer(
-                bootstrap_servers=bootstrap,
+                **connection.options(),
                 enable_auto_commit=False,
                 group_id=None,
                 reconnect_backoff_max_ms=1000,
             )
         except KafkaError as error:
-            raise LogError(f"cannot reach Kafka at {bootstrap}: {error}") from error
+            raise LogError(f"cannot reach {connection.describe()}: {error}") from error
 
     def _ensure_topic(self) -> None:
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = KafkaAdminClient(**self.connection.options())
         try:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic(self.topic, self.partitions, 1)])
@@ -188,7 +190,7 @@ class GroupConsumer(LogConsumer):
         self._topic = log.topic
         try:
             self.consumer = KafkaConsumer(
-                bootstrap_servers=log.bootstrap,
+                **log.connection.options(),
                 group_id=group,
                 enable_auto_commit=False,  # the positions that count are in the reader's store
                 auto_offset_reset="earliest",

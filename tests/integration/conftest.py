@@ -42,8 +42,10 @@ def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
         tag = uuid.uuid4().hex[:10]
         fields: dict[str, Any] = {"data_dir": tmp_path / f"{log}-{store}{name}"}
         if log == "kafka":
+            kafka = request.getfixturevalue("kafka")
             fields |= {
-                "kafka_bootstrap": request.getfixturevalue("kafka_bootstrap"),
+                "kafka_bootstrap": kafka.bootstrap,
+                "kafka_client_config": kafka.client_config,
                 "topic": f"hub.events.v1.{tag}",
                 "rejected_topic": f"hub.events.rejected.v1.{tag}",
                 "worker_group": f"hub-worker-{tag}",
@@ -70,6 +72,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env["HUB_KEYS_DIR"] = str(settings.keys_dir)
     if settings.kafka_bootstrap:
         env["HUB_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    if settings.kafka_client_config is not None:
+        env["HUB_KAFKA_CLIENT_CONFIG"] = str(settings.kafka_client_config)
     if settings.store == "postgres":
         env |= settings.store_env
     return env

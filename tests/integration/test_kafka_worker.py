@@ -21,6 +21,7 @@ from hub.keys.sealing import unseal
 from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import LogRecord
 from hub.log.kafka import KafkaLog
+from hub.log.kafka_client import KafkaConnection
 from hub.settings import Settings
 from hub.store.application import Hub
 from hub.worker.rejected import pending
@@ -37,7 +38,7 @@ def reference(settings: Settings, folder: Path) -> Hub:
     app = Hub(
         env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(folder / "r.db")}
     )
-    with KafkaLog(settings.kafka_bootstrap or "", settings.topic) as log:
+    with KafkaLog(kafka_of(settings), settings.topic) as log:
         Worker(app, log).run_until_caught_up()
     return app
 
@@ -71,9 +72,16 @@ def test_two_workers_in_one_group_share_the_partitions_and_store_what_one_does(
         one.close()
 
 
+def kafka_of(settings: Settings) -> KafkaConnection:
+    connection = settings.kafka
+    assert connection is not None
+    return connection
+
+
 @pytest.fixture
 def own_broker() -> Iterator[tuple[str, dict[str, str]]]:
-    """A broker of this test's own (it is restarted), and the environment that controls it."""
+    """A secured broker of this test's own (it is restarted), and the environment that controls
+    it (its run folder holds the hub's client configuration, `hub.properties`)."""
     run = Path(tempfile.mkdtemp(prefix="hub-kafka-restart-"))
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env["HUB_KAFKA_RUN"] = str(run / "broker")
@@ -93,7 +101,7 @@ def _published(settings: Settings) -> list[tuple[str, bytes]]:
     opened: each run seals under keys of its own), sorted."""
     found = []
     keys = EmbeddedRecordKeys(settings.data_dir / "record-keys.sqlite")
-    with KafkaLog(settings.kafka_bootstrap or "", settings.topic) as log:
+    with KafkaLog(kafka_of(settings), settings.topic) as log:
         for partition in range(log.partitions):
             for e in log.scan(partition, page=5000):
                 value = orjson.loads(e.value)
@@ -117,7 +125,10 @@ def test_a_broker_restarted_while_agencies_publish_loses_nothing(
         folder = tmp_path / name
         folder.mkdir()
         paths[name] = Settings(
-            data_dir=folder, kafka_bootstrap=bootstrap, topic=f"hub.events.v1.{name}"
+            data_dir=folder,
+            kafka_bootstrap=bootstrap,
+            kafka_client_config=Path(env["HUB_KAFKA_RUN"]) / "hub.properties",
+            topic=f"hub.events.v1.{name}",
         )
     # Both runs key pseudonyms alike, so their entries can be compared one for one.
     with open_hub(paths["steady"]) as hub:
@@ -135,7 +146,7 @@ def test_a_broker_restarted_while_agencies_publish_loses_nothing(
             outcome["error"] = error
 
     publisher = threading.Thread(target=publish)
-    with KafkaLog(bootstrap, paths["restarted"].topic) as log:
+    with KafkaLog(kafka_of(paths["restarted"]), paths["restarted"].topic) as log:
         publisher.start()
         while sum(log.end_offsets().values()) < 3000:
             assert publisher.is_alive(), outcome

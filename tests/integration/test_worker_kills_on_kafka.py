@@ -71,7 +71,8 @@ def test_sigkilled_workers_lose_and_double_nothing(
     published = time.monotonic()
 
     out = tmp_path / "worker.out"
-    log = KafkaLog(settings.kafka_bootstrap or "", settings.topic)
+    assert settings.kafka is not None
+    log = KafkaLog(settings.kafka, settings.topic)
     store = open_store(settings)
     total = sum(log.end_offsets().values())
     kills = []

@@ -34,6 +34,7 @@ STAGES: dict[str, set[str]] = {
         "hub/projection",
     },
     "hub/erasure": {"schemas", "hub/settings.py", "hub/keys", "hub/store", "hub/projection"},
+    "hub/enrolment": {"schemas", "hub/log", "hub/settings.py"},
 }
 BEFORE_WIRING = set(STAGES)
 STAGES |= {

@@ -1,0 +1,1 @@
+"""Agencies as principals of the secured broker: their topics, ACLs and SCRAM credentials."""

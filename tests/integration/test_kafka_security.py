@@ -1,0 +1,345 @@
+"""The secured broker (deploy/kafka: SASL_SSL with SCRAM-SHA-512, a PLAIN controller listener for
+the hub alone, StandardAuthorizer denying whatever no ACL allows), the place's topics and ACLs
+(`hub kafka setup`) and agencies enrolled as principals (`hub agencies enrol|revoke`), checked
+with kafka-python and with Kafka's own console tools (`kafka.sh run CLASS`) as clients."""
+
+import dataclasses
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ScramMechanism, UserScramCredentialDeletion
+from kafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
+
+from hub.enrolment.grants import every_acl, grants
+from hub.log.kafka_client import KafkaConnection
+from hub.settings import REJECTED_TOPIC, TOPIC, inbound_topic, receipts_topic
+from tests.conftest import FIXTURES, KafkaService
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA = ROOT / "deploy" / "kafka" / "kafka.sh"
+PLACE = FIXTURES / "place.toml"
+A, B, C = "police-north", "homes-trust", "peer-group"  # agencies of the test place
+PRODUCER = "org.apache.kafka.tools.ConsoleProducer"
+CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
+ACLS = "org.apache.kafka.tools.AclCommand"
+
+
+@dataclasses.dataclass(frozen=True)
+class Enrolled:
+    kafka: KafkaService
+    folder: Path
+
+    def java(self, agency: str) -> Path:
+        return self.folder / f"{agency}.properties"
+
+    def connection(self, agency: str) -> KafkaConnection:
+        return KafkaConnection.from_file(self.java(agency))
+
+
+def hub_command(kafka: KafkaService, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_KAFKA_BOOTSTRAP": kafka.bootstrap}
+    if kafka.client_config is not None:
+        env["HUB_KAFKA_CLIENT_CONFIG"] = str(kafka.client_config)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def console(
+    kafka: KafkaService, tool: str, *args: str, feed: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One of Kafka's own tools, by class name, on the broker's jars."""
+    env = {**os.environ}
+    if kafka.run is not None:
+        env["HUB_KAFKA_RUN"] = str(kafka.run)
+    return subprocess.run(
+        ["bash", str(KAFKA), "run", tool, *args],
+        input=feed,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def said(done: subprocess.CompletedProcess[str]) -> str:
+    """All a console tool printed (AclCommand reports its errors on standard output)."""
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def enrolled(kafka: KafkaService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Enrolled]:
+    """The test place set up on the session's broker, and agencies A and B enrolled."""
+    if kafka.client_config is None:
+        pytest.skip("the broker given by KAFKA_BOOTSTRAP_SERVERS has no HUB_KAFKA_CLIENT_CONFIG")
+    folder = tmp_path_factory.mktemp("enrolled")
+    for agency in (A, B, C):  # a broker kept from an earlier run may have them enrolled
+        hub_command(kafka, "agencies", "revoke", agency)
+    done = hub_command(kafka, "kafka", "setup", "--place", str(PLACE))
+    assert done.returncode == 0, done.stderr
+    again = hub_command(kafka, "kafka", "setup", "--place", str(PLACE))
+    assert again.returncode == 0, again.stderr
+    assert "0 topics made" in again.stdout, again.stdout  # idempotent
+    for agency in (A, B):
+        made = hub_command(
+            kafka, "agencies", "enrol", agency, "--out", str(folder), "--place", str(PLACE)
+        )
+        assert made.returncode == 0, made.stderr
+    try:
+        yield Enrolled(kafka, folder)
+    finally:
+        for agency in (A, B, C):
+            hub_command(kafka, "agencies", "revoke", agency)
+
+
+def producer(connection: KafkaConnection) -> KafkaProducer:
+    return KafkaProducer(**connection.options(), max_block_ms=15_000, request_timeout_ms=15_000)
+
+
+def polled_for(consumer: KafkaConsumer, seconds: int) -> None:
+    for _ in range(seconds):
+        consumer.poll(timeout_ms=1000)
+
+
+def refused_at_bootstrap(connection: KafkaConnection) -> None:
+    """Assert that a client with this connection cannot even start."""
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(**connection.options(), bootstrap_timeout_ms=5000).close()
+
+
+def test_enrolment_writes_each_configuration_once_and_its_owners_alone(enrolled: Enrolled) -> None:
+    for name in (f"{A}.properties", f"{A}.librdkafka.properties"):
+        path = enrolled.folder / name
+        assert path.stat().st_mode & 0o077 == 0, name
+        assert "password" in path.read_text()
+    rdkafka = (enrolled.folder / f"{A}.librdkafka.properties").read_text()
+    assert f"sasl.username={A}" in rdkafka
+    assert "ssl.ca.location=" in rdkafka
+    assert "ssl.truststore.type=PEM" in enrolled.java(A).read_text()
+    again = hub_command(
+        enrolled.kafka,
+        "agencies",
+        "enrol",
+        A,
+        "--out",
+        str(enrolled.folder / "x"),
+        "--place",
+        str(PLACE),
+    )
+    assert again.returncode == 2
+    assert "already enrolled" in again.stderr
+    listed = hub_command(enrolled.kafka, "agencies", "list", "--place", str(PLACE))
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[1]: line for line in listed.stdout.splitlines() if line.startswith("│")}
+    assert rows[A].split("│")[2:4] == [" yes      ", " 8 of 8 "]
+    assert rows[C].split("│")[2].strip() == "no"
+
+
+def test_an_unauthenticated_client_and_a_wrong_password_are_refused(
+    enrolled: Enrolled, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = enrolled.connection(A)
+    KafkaAdminClient(**good.options(), bootstrap_timeout_ms=15_000).close()  # the control
+    refused_at_bootstrap(KafkaConnection(good.bootstrap))  # PLAINTEXT on the TLS listener
+    refused_at_bootstrap(dataclasses.replace(good, protocol="SSL", mechanism=None))  # no SASL
+    with caplog.at_level(logging.ERROR, logger="kafka"):
+        refused_at_bootstrap(dataclasses.replace(good, password="not-" + (good.password or "")))
+    assert "SaslAuthenticationFailedError" in caplog.text
+    wrong = enrolled.folder / "wrong.properties"
+    text = enrolled.java(A).read_text().replace('password="', 'password="x')
+    wrong.write_text(text)
+    sent = console(
+        enrolled.kafka,
+        PRODUCER,
+        "--bootstrap-server",
+        good.bootstrap,
+        "--producer.config",
+        str(wrong),
+        "--topic",
+        inbound_topic(A),
+        feed="refused\n",
+    )
+    assert "SaslAuthenticationException" in said(sent), said(sent)[-2000:]
+
+
+def test_an_agency_writes_its_own_inbound_topic_and_nothing_else(enrolled: Enrolled) -> None:
+    agency = producer(enrolled.connection(A))
+    try:
+        agency.send(inbound_topic(A), key=b"k", value=b"{}").get(timeout=30)
+        for topic in (inbound_topic(B), TOPIC, REJECTED_TOPIC, receipts_topic(A)):
+            with pytest.raises(TopicAuthorizationFailedError):
+                agency.send(topic, key=b"k", value=b"{}").get(timeout=30)
+    finally:
+        agency.close()
+
+
+def test_an_agency_reads_its_own_receipts_and_nothing_else(enrolled: Enrolled) -> None:
+    hub = producer(enrolled.kafka.connection)
+    for topic in (receipts_topic(A), receipts_topic(B), TOPIC):
+        hub.send(topic, key=b"k", value=b"{}").get(timeout=30)
+    hub.close()
+    reader = KafkaConsumer(**enrolled.connection(A).options(), group_id=None)
+    try:
+        own = TopicPartition(receipts_topic(A), 0)
+        assert reader.end_offsets([own])[own] >= 1
+        reader.assign([own])
+        reader.seek(own, 0)
+        got = [m for _ in range(10) for m in reader.poll(timeout_ms=1000).get(own, [])]
+        assert got, "the agency read none of its receipts"
+    finally:
+        reader.close()
+    for topic in (receipts_topic(B), TOPIC):
+        other = KafkaConsumer(**enrolled.connection(A).options(), group_id=None)
+        try:
+            with pytest.raises(TopicAuthorizationFailedError):
+                other.end_offsets([TopicPartition(topic, 0)])
+        finally:
+            other.close()
+    other_group = KafkaConsumer(
+        receipts_topic(A), **enrolled.connection(A).options(), group_id=f"{B}.receipts"
+    )
+    try:
+        with pytest.raises(GroupAuthorizationFailedError):
+            polled_for(other_group, 10)
+    finally:
+        other_group.close()
+    read = console(
+        enrolled.kafka,
+        CONSUMER,
+        "--bootstrap-server",
+        enrolled.kafka.bootstrap,
+        "--consumer.config",
+        str(enrolled.java(A)),
+        "--topic",
+        receipts_topic(B),
+        "--group",
+        f"{A}.console",
+        "--from-beginning",
+        "--timeout-ms",
+        "8000",
+    )
+    assert "TopicAuthorizationException" in said(read), said(read)[-2000:]
+
+
+def test_nothing_but_the_hub_changes_an_acl_or_a_credential(enrolled: Enrolled) -> None:
+    admin = KafkaAdminClient(**enrolled.connection(A).options())
+    try:
+        result = admin.create_acls([grants(A)[0].acl(B)])
+        assert not result["succeeded"]
+        assert result["failed"] == [ClusterAuthorizationFailedError]  # kafka-python's shape
+        errors = admin.alter_user_scram_credentials(
+            [UserScramCredentialDeletion(B, ScramMechanism.SCRAM_SHA_512)]
+        )
+        assert "ALTER" in (errors[B] or "")
+        with pytest.raises(TopicAuthorizationFailedError):
+            admin.create_topics({"hub.inbound.forged.v1": {"num_partitions": 1}})
+    finally:
+        admin.close()
+    # On the broker listener through Kafka's own AclCommand, as the agency:
+    added = console(
+        enrolled.kafka,
+        ACLS,
+        "--bootstrap-server",
+        enrolled.kafka.bootstrap,
+        "--command-config",
+        str(enrolled.java(A)),
+        "--add",
+        "--allow-principal",
+        f"User:{A}",
+        "--operation",
+        "All",
+        "--topic",
+        TOPIC,
+    )
+    assert "ClusterAuthorizationException" in said(added), said(added)[-2000:]
+    run = enrolled.kafka.run
+    if run is None or not (run / "controller").exists():
+        pytest.skip("the controller listener's address is not known for this broker")
+    controller = (run / "controller").read_text().strip()
+    password = enrolled.connection(A).password
+    as_agency = enrolled.folder / "agency-controller.properties"
+    as_agency.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{A}" password="{password}";\n'
+    )
+    anonymous = enrolled.folder / "anonymous.properties"
+    anonymous.write_text("security.protocol=PLAINTEXT\nrequest.timeout.ms=5000\n")
+    for config, refusal in ((as_agency, "SaslAuthenticationException"), (anonymous, "Exception")):
+        tried = console(
+            enrolled.kafka,
+            ACLS,
+            "--bootstrap-controller",
+            controller,
+            "--command-config",
+            str(config),
+            "--add",
+            "--allow-principal",
+            f"User:{A}",
+            "--operation",
+            "All",
+            "--topic",
+            TOPIC,
+        )
+        assert refusal in said(tried), said(tried)[-2000:]
+    listed = console(  # the control: the hub itself may, on the controller listener
+        enrolled.kafka,
+        ACLS,
+        "--bootstrap-controller",
+        controller,
+        "--command-config",
+        str(run / "hub-controller.properties"),
+        "--list",
+        "--topic",
+        TOPIC,
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    hub = KafkaAdminClient(**enrolled.kafka.connection.options())
+    try:
+        acls, _ = hub.describe_acls(every_acl())
+    finally:
+        hub.close()
+    assert not [acl for acl in acls if acl.resource_pattern.resource_name == TOPIC]
+
+
+def test_a_revoked_agency_is_refused_and_its_open_connection_ends(enrolled: Enrolled) -> None:
+    made = hub_command(
+        enrolled.kafka, "agencies", "enrol", C, "--out", str(enrolled.folder), "--place", str(PLACE)
+    )
+    assert made.returncode == 0, made.stderr
+    connection = enrolled.connection(C)
+    open_producer = producer(connection)
+    try:
+        open_producer.send(inbound_topic(C), value=b"{}").get(timeout=30)
+        revoked = hub_command(enrolled.kafka, "agencies", "revoke", C)
+        assert revoked.returncode == 0, revoked.stderr
+        assert "credential deleted, 8 ACLs deleted" in revoked.stdout
+        refused_at_bootstrap(connection)
+        # The broker's connections.max.reauth.ms (30 s) ends the session already open.
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                open_producer.send(inbound_topic(C), value=b"{}").get(timeout=20)
+            except KafkaError:
+                break
+            assert time.monotonic() < deadline, "the revoked agency's connection still writes"
+            time.sleep(2)
+    finally:
+        open_producer.close(timeout=5)
