@@ -8,6 +8,11 @@ entry: one with a field of any other name is refused (and set aside by the worke
 
     entry = LoggedEvent.model_validate_json(value)   # the worker, once per entry
     value = entry.to_json()                          # ingest, once per event
+    headers = entry.binding_headers()                # ingest: the record's binary-mode headers
+
+In the log, an entry is a CloudEvent in the Kafka binding's binary content mode
+(`schemas.kafka_binding`): its clear fields as `ce_*` headers and the entry itself, as JSON,
+its data. The value stays the whole entry, so a reader needs only the value.
 """
 
 from typing import Annotated, Any
@@ -15,7 +20,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from schemas.base import Contract, Pseudonym, Rfc3339Time, Version
+from schemas.base import Contract, Pseudonym, Rfc3339Time, Version, format_rfc3339
 from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
 
 SEALED_PATTERN = r"^[A-Za-z0-9+/]{40,}={0,2}$"  # base64 of nonce || ciphertext || 16-byte tag
@@ -67,3 +72,23 @@ class LoggedEvent(Contract):
         """The entry's bytes, as the log holds them: the same as `model_dump_json` (times in
         RFC 3339, 'Z' for UTC), in one orjson call instead of a Python call per time."""
         return orjson.dumps(self.__dict__, option=orjson.OPT_UTC_Z)
+
+    def binding_headers(self) -> tuple[tuple[str, bytes], ...]:
+        """The entry's record headers in the Kafka binding's binary content mode: every clear
+        field but `sealed` as a `ce_*` attribute (the entry's own fields as extensions) and
+        `content-type: application/json`; what `kafka_binding.to_binary` gives for the same
+        attributes, built directly (ingest calls it once per event)."""
+        f = self.__dict__
+        return (
+            ("ce_specversion", b"1.0"),
+            ("ce_id", f["id"].encode()),
+            ("ce_source", f["source"].encode()),
+            ("ce_type", f["type"].encode()),
+            ("ce_subject", f["subject"].encode()),
+            ("ce_time", format_rfc3339(f["time"]).encode()),
+            ("ce_recordref", f["recordref"].encode()),
+            ("ce_recordversion", b"%d" % f["recordversion"]),
+            ("ce_recordedat", format_rfc3339(f["recordedat"]).encode()),
+            ("ce_keyversion", b"%d" % f["keyversion"]),
+            ("content-type", b"application/json"),
+        )

@@ -16,6 +16,7 @@ from schemas.kafka_binding import (
     to_binary,
     to_structured,
 )
+from schemas.logged import LoggedEvent
 
 SUBJECT = "a" * 64
 EVENT = {
@@ -234,3 +235,34 @@ def test_an_event_the_binary_mode_cannot_carry_is_refused(event: dict[str, objec
     with pytest.raises(BindingError) as raised:
         to_binary(event)
     assert "Jane" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "time",
+    ["2025-03-05T14:30:00Z", "2025-03-05T14:30:00.250000+01:00", "2025-03-05T14:30:00-05:00"],
+)
+def test_a_logged_event_s_headers_are_the_binary_mode_of_its_clear_fields(time: str) -> None:
+    entry = LoggedEvent.model_validate(
+        {
+            "id": "b" * 64 + "-v3",
+            "source": "urn:agency:police-north",
+            "type": "hub.referral.made.v1",
+            "subject": SUBJECT,
+            "time": time,
+            "recordref": "b" * 64,
+            "recordversion": 3,
+            "recordedat": "2025-03-06T09:00:00.123456Z",
+            "keyversion": 1,
+            "sealed": "A" * 44,
+        }
+    )
+    value = entry.to_json()
+    fields = orjson.loads(value)
+    attributes = {k: v for k, v in fields.items() if k != "sealed"}
+    expected = to_binary({"specversion": "1.0", **attributes, "data": fields})
+    assert entry.binding_headers() == expected.headers
+    assert dict(entry.binding_headers())["ce_time"] == time.encode()
+    [event] = decode(entry.binding_headers(), value, entry.subject)
+    assert event == {"specversion": "1.0", **attributes, "datacontenttype": "application/json"} | {
+        "data": fields
+    }
