@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from schemas.base import Contract, Pseudonym, Rfc3339Time, Version, format_rfc3339
+from schemas.base import Contract, Pseudonym, Rfc3339Time, Version
 from schemas.events import AGENCY_EVENT_TYPES, AgencyUrn, EventId
 
 SEALED_PATTERN = r"^[A-Za-z0-9+/]{40,}={0,2}$"  # base64 of nonce || ciphertext || 16-byte tag
@@ -77,7 +77,9 @@ class LoggedEvent(Contract):
         """The entry's record headers in the Kafka binding's binary content mode: every clear
         field but `sealed` as a `ce_*` attribute (the entry's own fields as extensions) and
         `content-type: application/json`; what `kafka_binding.to_binary` gives for the same
-        attributes, built directly (ingest calls it once per event)."""
+        attributes, built directly (ingest calls it once per event). The times are formatted by
+        orjson, as `to_json` formats them: the same text, at a tenth of `isoformat`'s cost on
+        pydantic's time zones."""
         f = self.__dict__
         return (
             ("ce_specversion", b"1.0"),
@@ -85,10 +87,10 @@ class LoggedEvent(Contract):
             ("ce_source", f["source"].encode()),
             ("ce_type", f["type"].encode()),
             ("ce_subject", f["subject"].encode()),
-            ("ce_time", format_rfc3339(f["time"]).encode()),
+            ("ce_time", orjson.dumps(f["time"], option=orjson.OPT_UTC_Z)[1:-1]),
             ("ce_recordref", f["recordref"].encode()),
             ("ce_recordversion", b"%d" % f["recordversion"]),
-            ("ce_recordedat", format_rfc3339(f["recordedat"]).encode()),
+            ("ce_recordedat", orjson.dumps(f["recordedat"], option=orjson.OPT_UTC_Z)[1:-1]),
             ("ce_keyversion", b"%d" % f["keyversion"]),
             ("content-type", b"application/json"),
         )
