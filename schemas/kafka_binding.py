@@ -14,15 +14,20 @@ The key is the event's `subject` (the hub's key mapper: one person's events on o
 
 Receiving, the `content-type` header alone decides the mode (§3): a media type that begins
 `application/cloudevents` (matched case-insensitively, parameters ignored) is structured, or a
-batch for `-batch+json`; only the JSON format is read, another is refused. Anything else, or no
-`content-type`, is binary mode. There the value is parsed as JSON only when the content type
-says JSON (`application/json` or a `+json` suffix); any other value is opaque bytes, given as
-`data_base64`: without a content type the data's type is unknown, so it is never guessed. Header
-values come back as text, but for the hub's integer attributes (`INTEGER_ATTRIBUTES`), which
+batch for `-batch+json`; only the JSON format is read, another is refused (§3 lets a receiver
+forward it instead; the hub has nowhere to). Anything else, or no `content-type`, is binary
+mode. There the value is parsed as JSON only when the content type says JSON
+(`application/json` or a `+json` suffix); any other value is opaque bytes, given as
+`data_base64`: without a content type the data's type is unknown, so it is never guessed.
+
+A structured message's `ce_` headers are ignored (§3.3.3 lets a sender add them), repeated or
+not; in binary mode an attribute's header given twice is refused, as is a second
+`content-type` in any mode: the hub never picks one of two values. Header values come back as
+text, but for the hub's integer attributes (`schemas.cloudevents.INTEGER_ATTRIBUTES`), which
 come back as integers, as the HTTP binding gives them; another integer or boolean extension
-comes back as its text. Writing an event that has data but no `datacontenttype`, `to_binary`
-sends `content-type: application/json`: the JSON format's default made explicit, so the value
-can be read back as JSON.
+comes back as its text.
+Writing an event that has data but no `datacontenttype`, `to_binary` sends `content-type:
+application/json`: the JSON format's default made explicit, so the value reads back as JSON.
 
     message = to_binary(event)                          # KafkaMessage(key, headers, value)
     [same] = decode(message.headers, message.value, message.key)

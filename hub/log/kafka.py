@@ -6,7 +6,8 @@
 Records go to `partition_for(key)` explicitly (the same function as the embedded log), so one
 person's events stay in order on one partition whatever the client's own partitioner. The
 producer waits for every in-sync replica (`acks=all`) and retries. Offsets are Kafka's own,
-dense from 0 (no transactions, so no control records between them).
+dense from 0 (no transactions, so no control records between them). A record's headers go with
+it as Kafka record headers and come back in order (`LogRecord.headers`).
 
 Readers join a consumer group (`consumer("hub-worker", start_of)`): Kafka shares the partitions
 among the group's members, and a member newly given a partition reads it from the position its
