@@ -16,6 +16,28 @@ UriReference = Annotated[str, Field(pattern=r"^\S+$", strict=True)]
 
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 _INT32 = range(-(2**31), 2**31)
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() takes "²", which int() refuses
+
+INTEGER_ATTRIBUTES = frozenset({"recordversion", "keyversion"})
+"""The hub's extension attributes that are integers. A binding that carries attributes as text
+(HTTP `ce-*` headers, Kafka `ce_*` headers) gives them as digits: `attribute_from_text`."""
+
+
+def attribute_from_text(name: str, text: str) -> str | int:
+    """An attribute's value from a binary-mode header: an integer attribute strictly 1 to 18
+    ASCII digits, as an int; any other attribute the text itself (an integer or boolean
+    extension the hub does not know stays text, which CloudEvents allows for any extension).
+
+    Raises ValueError saying what the value must be, never repeating it.
+
+        >>> attribute_from_text("recordversion", "2"), attribute_from_text("type", "2")
+        (2, '2')
+    """
+    if name not in INTEGER_ATTRIBUTES:
+        return text
+    if _DIGITS.fullmatch(text) is None:
+        raise ValueError("must be a whole number: 1 to 18 ASCII digits (0-9), nothing else")
+    return int(text)
 
 
 class CloudEventCore(Contract):

@@ -8,6 +8,11 @@ entry: one with a field of any other name is refused (and set aside by the worke
 
     entry = LoggedEvent.model_validate_json(value)   # the worker, once per entry
     value = entry.to_json()                          # ingest, once per event
+    headers = entry.binding_headers()                # ingest: the record's binary-mode headers
+
+In the log, an entry is a CloudEvent in the Kafka binding's binary content mode
+(`schemas.kafka_binding`): its clear fields as `ce_*` headers and the entry itself, as JSON,
+its data. The value stays the whole entry, so a reader needs only the value.
 """
 
 from typing import Annotated, Any
@@ -67,3 +72,25 @@ class LoggedEvent(Contract):
         """The entry's bytes, as the log holds them: the same as `model_dump_json` (times in
         RFC 3339, 'Z' for UTC), in one orjson call instead of a Python call per time."""
         return orjson.dumps(self.__dict__, option=orjson.OPT_UTC_Z)
+
+    def binding_headers(self) -> tuple[tuple[str, bytes], ...]:
+        """The entry's record headers in the Kafka binding's binary content mode: every clear
+        field but `sealed` as a `ce_*` attribute (the entry's own fields as extensions) and
+        `content-type: application/json`; what `kafka_binding.to_binary` gives for the same
+        attributes, built directly (ingest calls it once per event). The times are formatted by
+        orjson, as `to_json` formats them: the same text, at a tenth of `isoformat`'s cost on
+        pydantic's time zones."""
+        f = self.__dict__
+        return (
+            ("ce_specversion", b"1.0"),
+            ("ce_id", f["id"].encode()),
+            ("ce_source", f["source"].encode()),
+            ("ce_type", f["type"].encode()),
+            ("ce_subject", f["subject"].encode()),
+            ("ce_time", orjson.dumps(f["time"], option=orjson.OPT_UTC_Z)[1:-1]),
+            ("ce_recordref", f["recordref"].encode()),
+            ("ce_recordversion", b"%d" % f["recordversion"]),
+            ("ce_recordedat", orjson.dumps(f["recordedat"], option=orjson.OPT_UTC_Z)[1:-1]),
+            ("ce_keyversion", b"%d" % f["keyversion"]),
+            ("content-type", b"application/json"),
+        )

@@ -13,11 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from hub.api.deps import AgencyKey, Service
 from hub.api.errors import ServerFaultError, server_side
-from hub.api.limits import DIGITS
 from hub.api.service import HubService
 from hub.erasure.erase import UnknownRecordError
 from schemas.base import PSEUDONYM_PATTERN, format_rfc3339
-from schemas.cloudevents import CloudEvent
+from schemas.cloudevents import CloudEvent, attribute_from_text
 from schemas.errors import HubError
 from schemas.events import EVENT_ID_PATTERN, AnyAgencyEvent
 from schemas.submission import Outcome, validated
@@ -27,7 +26,6 @@ router = APIRouter(prefix="/v1", tags=["agency"])
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
-INTEGER_ATTRIBUTES = {"recordversion", "keyversion"}
 EVENT_ID = re.compile(EVENT_ID_PATTERN)
 
 
@@ -233,13 +231,10 @@ def _malformed(
 
 def _attribute(name: str, text: str) -> str | int:
     """A binary-mode attribute's value: an integer attribute strictly ASCII digits, bounded."""
-    if name not in INTEGER_ATTRIBUTES:
-        return text
-    if DIGITS.fullmatch(text) is None:
-        raise BinaryAttributeError(
-            "must be a whole number: 1 to 18 ASCII digits (0-9), nothing else", field=name
-        )
-    return int(text)
+    try:
+        return attribute_from_text(name, text)
+    except ValueError as error:
+        raise BinaryAttributeError(str(error), field=name) from None
 
 
 def _events(request: Request, body: bytes) -> list[Any]:

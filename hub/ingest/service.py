@@ -16,9 +16,11 @@ hub-stage record pseudonym, so nothing the place key can reproduce is ever store
 What is appended says nothing about the person in clear either: the event's `locality` and
 `data` are sealed under its record's key (`hub.keys.sealing`, `sealed`: base64 of nonce and
 ciphertext); only what routing and dedupe need stays in clear (the log entry is a
-`schemas.logged.LoggedEvent`). The log cannot forget one record (Kafka deletes only whole
-segments, by retention), so erasure deletes the key instead and every copy (log, rejected log,
-store) becomes unreadable at once. A record once erased takes no new events.
+`schemas.logged.LoggedEvent`, appended in the CloudEvents Kafka binding's binary content mode:
+its clear fields also as `ce_*` headers, `LoggedEvent.binding_headers`). The log cannot forget
+one record (Kafka deletes only whole segments, by retention), so erasure deletes the key instead
+and every copy (log, rejected log, store) becomes unreadable at once. A record once erased
+takes no new events.
 """
 
 from collections.abc import Callable, Sequence
@@ -93,7 +95,9 @@ class Ingest:
         if pending:
             recorded_at = self._clock()
             entries = [_logged(s, keys[_record(s)], recorded_at) for _, s in pending.values()]
-            self._log.append([LogRecord(key=e.subject, value=e.to_json()) for e in entries])
+            self._log.append(
+                [LogRecord(e.subject, e.to_json(), e.binding_headers()) for e in entries]
+            )
             self._seen.remember(list(pending))
         for index, _ in pending.values():
             outcomes[index] = Outcome("accepted", checked[index].id)

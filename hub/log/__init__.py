@@ -4,6 +4,7 @@ from hub.log.embedded import EmbeddedLog
 from hub.log.port import (
     DEFAULT_PARTITIONS,
     EventLog,
+    Headers,
     LogConsumer,
     LogEntry,
     LogError,
@@ -17,6 +18,7 @@ __all__ = [
     "DEFAULT_PARTITIONS",
     "EmbeddedLog",
     "EventLog",
+    "Headers",
     "LogConsumer",
     "LogEntry",
     "LogError",

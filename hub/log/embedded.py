@@ -19,6 +19,18 @@ offset of its partition (which also refuses `INSERT OR REPLACE`, whose hidden de
 skip the delete trigger). Erasing a record's payload will be one explicit, documented method
 (a later issue), the only way an entry's value changes. The triggers guard against mistakes;
 an auditor's guarantee against tampering comes from the audit ledger, not from them.
+
+Headers: a record's headers are kept in the nullable BLOB column `headers`, as a JSON array of
+[name, value] pairs in order, each value's bytes as the Latin-1 text of the same code points
+(lossless for any bytes, and ASCII headers stay readable in the file); NULL for none.
+
+Formats: 2 added the `headers` column. A format 1 file (no column) is upgraded on open, in one
+write transaction: `ALTER TABLE ... ADD COLUMN` (the triggers guard rows, not the layout; its
+entries read back with no headers), and the format in `log_settings` set to 2. That table's
+trigger refuses every update (the partition count must never change), so the upgrade drops it,
+sets the format, and creates it again before it commits: no other connection ever sees the
+table unguarded, and the partition count is not touched. A hub that reads only format 1 refuses
+the upgraded file rather than drop its headers.
 """
 
 import sqlite3
@@ -26,13 +38,28 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from hub.log.port import DEFAULT_PARTITIONS, EventLog, LogEntry, LogError, LogRecord, check_record
+import orjson
 
-FORMAT = 1
+from hub.log.port import (
+    DEFAULT_PARTITIONS,
+    EventLog,
+    Headers,
+    LogEntry,
+    LogError,
+    LogRecord,
+    check_record,
+)
+
+FORMAT = 2
 """The version of the table layout below, kept in the file beside the partition count."""
+UPGRADABLE = {1}
+"""Earlier formats this hub upgrades on open (see the module docstring)."""
 
 BUSY_TIMEOUT_SECONDS = 30.0
 """How long an append waits for another writer's transaction before giving up."""
+
+SETTINGS_ARE_FIXED = """CREATE TRIGGER log_settings_are_fixed BEFORE UPDATE ON log_settings
+    BEGIN SELECT RAISE(ABORT, 'the event log''s partition count cannot change'); END"""
 
 SCHEMA = (
     """CREATE TABLE log_settings (
@@ -44,11 +71,11 @@ SCHEMA = (
         "offset" INTEGER NOT NULL,
         key TEXT NOT NULL,
         value BLOB NOT NULL,
+        headers BLOB,
         PRIMARY KEY ("partition", "offset")
     ) STRICT""",
     # The partition count decides where every key lives, so it can never change.
-    """CREATE TRIGGER log_settings_are_fixed BEFORE UPDATE ON log_settings
-    BEGIN SELECT RAISE(ABORT, 'the event log''s partition count cannot change'); END""",
+    SETTINGS_ARE_FIXED,
     """CREATE TRIGGER log_settings_are_kept BEFORE DELETE ON log_settings
     BEGIN SELECT RAISE(ABORT, 'the event log''s partition count cannot change'); END""",
     """CREATE TRIGGER log_entries_are_not_updated BEFORE UPDATE ON log_entries
@@ -64,9 +91,32 @@ SCHEMA = (
     ); END""",
 )
 
-INSERT = 'INSERT INTO log_entries ("partition", "offset", key, value) VALUES (?, ?, ?, ?)'
-READ = """SELECT "offset", key, value FROM log_entries
+UPGRADE_FROM_1 = (
+    "ALTER TABLE log_entries ADD COLUMN headers BLOB",
+    # Within the upgrade's transaction: the trigger is back before anyone else can write.
+    "DROP TRIGGER log_settings_are_fixed",
+    f"UPDATE log_settings SET format = {FORMAT}",
+    SETTINGS_ARE_FIXED,
+)
+
+INSERT = """INSERT INTO log_entries ("partition", "offset", key, value, headers)
+VALUES (?, ?, ?, ?, ?)"""
+READ = """SELECT "offset", key, value, headers FROM log_entries
 WHERE "partition" = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?"""
+
+
+def encode_headers(headers: Headers) -> bytes | None:
+    """The `headers` column of a record: [[name, Latin-1 text of the value], ...], or NULL."""
+    if not headers:
+        return None
+    return orjson.dumps([(name, value.decode("latin-1")) for name, value in headers])
+
+
+def decode_headers(column: bytes | None) -> Headers:
+    """The headers a `headers` column holds (`encode_headers` undone)."""
+    if column is None:
+        return ()
+    return tuple((name, value.encode("latin-1")) for name, value in orjson.loads(column))
 
 
 def _last_offsets_query(partitions: int) -> str:
@@ -106,9 +156,9 @@ class EmbeddedLog(EventLog):
         try:
             (mode,) = db.execute("PRAGMA journal_mode = WAL").fetchone()
             db.execute("PRAGMA synchronous = FULL")
-            stored = self._stored_partitions(db)
-            if stored is None:
-                stored = self._create(db)
+            settings = self._settings(db)
+            if settings is None or settings[1] != FORMAT:
+                settings = self._prepare(db)
         except sqlite3.Error as error:
             raise LogError(f"cannot open the event log at {self.path}: {error}") from error
         if mode != "wal":
@@ -116,6 +166,7 @@ class EmbeddedLog(EventLog):
                 f"the event log at {self.path} cannot use write-ahead logging (journal mode "
                 f"{mode!r}): put it on a local disk"
             )
+        stored = settings[0]
         if stored != self.partitions:
             raise LogError(
                 f"the event log at {self.path} has {stored} partitions, not {self.partitions}: "
@@ -123,32 +174,37 @@ class EmbeddedLog(EventLog):
                 "so it cannot change)"
             )
 
-    def _stored_partitions(self, db: sqlite3.Connection) -> int | None:
+    def _settings(self, db: sqlite3.Connection) -> tuple[int, int] | None:
+        """(partitions, format) of the file, or None for a new one."""
         if not db.execute("SELECT 1 FROM sqlite_schema WHERE name = 'log_settings'").fetchone():
             return None
         row = db.execute("SELECT partitions, format FROM log_settings").fetchone()
-        if row is None or row[1] != FORMAT:
+        if row is None or (row[1] != FORMAT and row[1] not in UPGRADABLE):
             found = "no format" if row is None else f"format {row[1]}"
             raise LogError(
-                f"the event log at {self.path} has {found}; this hub reads format {FORMAT}"
+                f"the event log at {self.path} has {found}; this hub reads format {FORMAT} "
+                f"(and upgrades format {', '.join(map(str, sorted(UPGRADABLE)))})"
             )
-        return int(row[0])
+        return int(row[0]), int(row[1])
 
-    def _create(self, db: sqlite3.Connection) -> int:
+    def _prepare(self, db: sqlite3.Connection) -> tuple[int, int]:
+        """Create the tables, or upgrade an earlier format, in one write transaction."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            stored = self._stored_partitions(db)  # another process may have just created it
-            if stored is None:
+            settings = self._settings(db)  # another process may have just done it
+            if settings is None:
                 for statement in SCHEMA:
                     db.execute(statement)
                 db.execute("INSERT INTO log_settings VALUES (?, ?)", (self.partitions, FORMAT))
-                stored = self.partitions
+            elif settings[1] == 1:
+                for statement in UPGRADE_FROM_1:
+                    db.execute(statement)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return stored
+        return (self.partitions if settings is None else settings[0]), FORMAT
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -178,7 +234,7 @@ class EmbeddedLog(EventLog):
 
     def _rows(
         self, records: Sequence[LogRecord], next_offsets: list[int]
-    ) -> Iterator[tuple[int, int, str, bytes]]:
+    ) -> Iterator[tuple[int, int, str, bytes, bytes | None]]:
         # A generator, so a refused record raises mid-transaction and the batch rolls back.
         partition_of = self.partition_of
         for index, record in enumerate(records):
@@ -186,7 +242,14 @@ class EmbeddedLog(EventLog):
             partition = partition_of(record.key)
             offset = next_offsets[partition]
             next_offsets[partition] = offset + 1
-            yield partition, offset, record.key, record.value
+            try:
+                headers = encode_headers(record.headers)
+            except TypeError:  # a name orjson cannot encode (a lone surrogate): not UTF-8
+                raise LogError(
+                    f"record {index} of the batch has a header name that is not UTF-8 text; "
+                    "nothing of this batch was appended"
+                ) from None
+            yield partition, offset, record.key, record.value, headers
 
     def _next_offsets(self, db: sqlite3.Connection) -> list[int]:
         ends = [0] * self.partitions
@@ -205,7 +268,10 @@ class EmbeddedLog(EventLog):
                     f"could not read partition {partition} of the event log at {self.path} "
                     f"from offset {start}: {error}"
                 ) from error
-        return [LogEntry(partition, offset, key, value) for offset, key, value in rows]
+        return [
+            LogEntry(partition, offset, key, value, decode_headers(headers))
+            for offset, key, value, headers in rows
+        ]
 
     def end_offsets(self) -> dict[int, int]:
         with self._lock:

@@ -6,7 +6,8 @@
 Records go to `partition_for(key)` explicitly (the same function as the embedded log), so one
 person's events stay in order on one partition whatever the client's own partitioner. The
 producer waits for every in-sync replica (`acks=all`) and retries. Offsets are Kafka's own,
-dense from 0 (no transactions, so no control records between them).
+dense from 0 (no transactions, so no control records between them). A record's headers go with
+it as Kafka record headers and come back in order (`LogRecord.headers`).
 
 Readers join a consumer group (`consumer("hub-worker", start_of)`): Kafka shares the partitions
 among the group's members, and a member newly given a partition reads it from the position its
@@ -113,6 +114,7 @@ class KafkaLog(EventLog):
                     self.topic,
                     key=record.key.encode(),
                     value=record.value,
+                    headers=list(record.headers),
                     partition=self.partition_of(record.key),
                 )
                 for record in records
@@ -141,8 +143,7 @@ class KafkaLog(EventLog):
                 raise LogError(f"reading {self.topic} partition {partition} timed out")
             for message in polled.get(tp, []):
                 if message.offset < end:
-                    key = message.key.decode() if message.key is not None else ""
-                    entries.append(LogEntry(partition, message.offset, key, message.value))
+                    entries.append(_entry(partition, message))
         return entries
 
     def consumer(
@@ -164,6 +165,15 @@ class KafkaLog(EventLog):
         self._closed = True
         self._producer.close(timeout=self._timeout)
         self._consumer.close()
+
+
+def _entry(partition: int, message: Any) -> LogEntry:
+    """A consumed message as a log entry. kafka-python gives headers as a list of (str, bytes)
+    pairs (None where a record has none); a null header value, which the hub never writes,
+    reads as empty bytes."""
+    key = message.key.decode() if message.key is not None else ""
+    headers = tuple((name, value or b"") for name, value in message.headers or ())
+    return LogEntry(partition, message.offset, key, message.value, headers)
 
 
 class _Positions(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -210,10 +220,7 @@ class GroupConsumer(LogConsumer):
         except KafkaError as error:
             raise LogError(f"reading {self._topic} failed: {error}") from error
         return {
-            tp.partition: [
-                LogEntry(tp.partition, m.offset, m.key.decode() if m.key else "", m.value)
-                for m in messages
-            ]
+            tp.partition: [_entry(tp.partition, m) for m in messages]
             for tp, messages in polled.items()
             if messages
         }

@@ -7,7 +7,7 @@ The log keeps no reader positions: a reader records, per partition, the next off
 (in the same transaction as what it writes) and reads from there after a restart.
 
     with EmbeddedLog(Path("hub-data/log.sqlite")) as log:
-        log.append([LogRecord(key=pseudonym, value=event_json)])   # all or nothing
+        log.append([LogRecord(key=pseudonym, value=event_json, headers=headers)])  # all or none
         entries = log.read(log.partition_of(pseudonym), start=position, limit=1000)
         next_offsets = log.end_offsets()                              # {partition: offset}
 """
@@ -22,6 +22,9 @@ from typing import Self
 
 from schemas.errors import HubError
 
+Headers = tuple[tuple[str, bytes], ...]
+"""A record's headers, as Kafka's: (name, value) pairs in order; a name may repeat."""
+
 DEFAULT_PARTITIONS = 6
 """Partitions of `hub.events.v1`; the embedded log uses the same count by default."""
 
@@ -35,10 +38,12 @@ class LogError(HubError):
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
-    """What is appended: an event's bytes under its partition key (the person's pseudonym)."""
+    """What is appended: an event's bytes under its partition key (the person's pseudonym),
+    with its headers (the CloudEvents binding's: `schemas.kafka_binding`)."""
 
     key: str
     value: bytes
+    headers: Headers = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ class LogEntry:
     offset: int
     key: str
     value: bytes
+    headers: Headers = ()
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -65,7 +71,8 @@ def partition_for(key: str, partitions: int) -> int:
 
 
 def check_record(index: int, record: LogRecord) -> None:
-    """Refuse a record whose key is not non-empty text or whose value is not bytes.
+    """Refuse a record whose key is not non-empty text, whose value is not bytes, or whose
+    headers are not a tuple of (text, bytes) pairs.
 
     The message names the record's place in its batch and the wrong type, never its content.
     """
@@ -80,6 +87,16 @@ def check_record(index: int, record: LogRecord) -> None:
         raise LogError(
             f"record {index} of the batch has a value of type {type(value).__name__}: a value "
             "must be the event's bytes (encode the JSON); nothing of this batch was appended"
+        )
+    headers = record.headers
+    if type(headers) is not tuple or not all(
+        type(h) is tuple and len(h) == 2 and type(h[0]) is str and type(h[1]) is bytes
+        for h in headers
+    ):
+        raise LogError(
+            f"record {index} of the batch has headers that are not a tuple of (name, bytes) "
+            "pairs: give each header's name as text and its value as bytes; nothing of this "
+            "batch was appended"
         )
 
 

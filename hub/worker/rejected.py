@@ -5,6 +5,14 @@ record for each entry it refused (keyed `partition:offset` of the entry), and se
 appends a `resent` record for it. An entry is pending while its latest record is `rejected`;
 a rejection written twice (the worker crashed before saving its position) is shown once.
 
+Each record is a CloudEvent in the Kafka binding's binary content mode (`schemas.kafka_binding`):
+`ce_id` the ref and status (`3:1041/rejected`), `ce_source` `urn:hub:worker`, `ce_type`
+`hub.log.rejected.v1` or `hub.log.resent.v1`, `ce_subject` the ref (also the key), `ce_time`
+when, and `content-type: application/json`; the value is the JSON document `pending` reads. A
+rejection keeps the refused entry's value and headers, so sending it again as it was sends
+both; an entry that is a logged event is sent with the headers its fields give
+(`LoggedEvent.binding_headers`), as ingest sends them.
+
     for item in pending(runtime.rejected):
         print(item.ref, item.field, item.reason)
     resend(runtime.log, runtime.rejected, ["3:1041"])              # as it was (the hub was fixed)
@@ -18,7 +26,7 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
-from hub.log import EventLog, LogRecord
+from hub.log import EventLog, Headers, LogEntry, LogRecord
 from schemas.base import format_rfc3339
 from schemas.errors import HubError
 from schemas.logged import LoggedEvent
@@ -36,6 +44,46 @@ class Rejected:
     reason: str
     at: str
     value: bytes
+    headers: Headers = ()
+    """The refused entry's headers (none for a rejection recorded before they were kept)."""
+
+
+SOURCE = "urn:hub:worker"
+"""The `ce_source` of the rejected log's records."""
+TYPES = {"rejected": "hub.log.rejected.v1", "resent": "hub.log.resent.v1"}
+"""The `ce_type` of the rejected log's records, by status."""
+
+
+def binding_headers(ref: str, status: str, at: str) -> Headers:
+    """A rejected-log record's headers in binary content mode (see the module docstring)."""
+    return (
+        ("ce_specversion", b"1.0"),
+        ("ce_id", f"{ref}/{status}".encode()),
+        ("ce_source", SOURCE.encode()),
+        ("ce_type", TYPES[status].encode()),
+        ("ce_subject", ref.encode()),
+        ("ce_time", at.encode()),
+        ("content-type", b"application/json"),
+    )
+
+
+def rejection(log: str, entry: LogEntry, field: str, reason: str, at: datetime) -> LogRecord:
+    """The rejected log's record of `entry` of the log named `log`, refused for `reason`."""
+    ref, when = f"{entry.partition}:{entry.offset}", format_rfc3339(at)
+    document = {
+        "status": "rejected",
+        "log": log,
+        "partition": entry.partition,
+        "offset": entry.offset,
+        "key": entry.key,
+        "field": field,
+        "reason": reason,
+        "at": when,
+        "value": entry.value.decode("utf-8", "backslashreplace"),
+        # Latin-1: every byte one code point, so the headers come back exactly.
+        "headers": [(name, value.decode("latin-1")) for name, value in entry.headers],
+    }
+    return LogRecord(ref, orjson.dumps(document), binding_headers(ref, "rejected", when))
 
 
 def pending(rejected: EventLog) -> list[Rejected]:
@@ -54,6 +102,7 @@ def pending(rejected: EventLog) -> list[Rejected]:
             str(doc["reason"]),
             str(doc["at"]),
             str(doc["value"]).encode("utf-8"),
+            _headers(doc.get("headers")),
         )
         for ref, doc in latest.items()
         if doc is not None
@@ -82,15 +131,31 @@ def resend(
     for ref in refs:
         item = waiting[ref]
         if fixed is None:
-            records.append(LogRecord(item.key, item.value))
+            records.append(LogRecord(item.key, item.value, _resent_headers(item)))
             continue
         try:
             event = LoggedEvent.model_validate_json(fixed)
         except ValidationError as error:
             field, reason = describe(error)[0]
             raise HubError(f"the fixed event for {ref}: {field}: {reason}") from None
-        records.append(LogRecord(event.subject, fixed))
+        records.append(LogRecord(event.subject, fixed, event.binding_headers()))
     log.append(records)
     at = format_rfc3339(clock())
-    rejected.append([LogRecord(ref, orjson.dumps({"status": "resent", "at": at})) for ref in refs])
+    document = orjson.dumps({"status": "resent", "at": at})
+    rejected.append([LogRecord(ref, document, binding_headers(ref, "resent", at)) for ref in refs])
     return len(records)
+
+
+def _resent_headers(item: Rejected) -> Headers:
+    """The headers of an entry sent again as it was: a logged event's own, as ingest gives
+    them; anything else (the worker will refuse it again) the headers it came with."""
+    try:
+        return LoggedEvent.model_validate_json(item.value).binding_headers()
+    except ValidationError:
+        return item.headers
+
+
+def _headers(kept: object) -> Headers:
+    if not isinstance(kept, list):
+        return ()
+    return tuple((str(name), str(value).encode("latin-1")) for name, value in kept)

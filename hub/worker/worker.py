@@ -28,7 +28,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
 from pydantic import ValidationError
@@ -38,7 +37,7 @@ from hub.keys.port import RecordKeys
 from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
 from hub.settings import WORKER_GROUP
 from hub.store.application import Hub
-from schemas.base import format_rfc3339
+from hub.worker.rejected import rejection
 from schemas.logged import LoggedEvent
 from schemas.validation import describe
 
@@ -252,18 +251,7 @@ class Worker:
         )
 
     def _rejection(self, entry: LogEntry, field: str, reason: str) -> LogRecord:
-        document = {
-            "status": "rejected",
-            "log": self.log.name,
-            "partition": entry.partition,
-            "offset": entry.offset,
-            "key": entry.key,
-            "field": field,
-            "reason": reason,
-            "at": format_rfc3339(self._clock()),
-            "value": entry.value.decode("utf-8", "backslashreplace"),
-        }
-        return LogRecord(key=f"{entry.partition}:{entry.offset}", value=orjson.dumps(document))
+        return rejection(self.log.name, entry, field, reason, self._clock())
 
 
 def _checked(entry: LogEntry) -> tuple[LoggedEvent | None, tuple[str, str] | None]:

@@ -84,6 +84,35 @@ class EventLogContract(ABC):
         log.append([LogRecord(person(1), value) for value in odd])
         assert [e.value for e in read_all(log)] == odd
 
+    def test_headers_come_back_in_order_byte_for_byte(self, log: EventLog) -> None:
+        headers = (
+            ("ce_specversion", b"1.0"),
+            ("ce_id", b"first"),
+            ("content-type", b"application/json"),
+            ("ce_id", b"second"),  # a repeated name: both kept, in order
+            ("empty", b""),
+            ("bytes", b"\x00\xff\xfe \x80"),
+            ("caf\u00e9", "Zo\u00eb \u2713".encode()),
+        )
+        log.append(
+            [
+                LogRecord(person(1), b"{}", headers),
+                LogRecord(person(1), b"{}"),
+                LogRecord(person(1), b"{}", (("one", b"1"),)),
+            ]
+        )
+        assert [e.headers for e in read_all(log)] == [headers, (), (("one", b"1"),)]
+
+    def test_a_refused_header_is_described_without_its_content(self, log: EventLog) -> None:
+        with pytest.raises(LogError, match="record 1 of the batch has headers") as refused:
+            log.append(
+                [
+                    LogRecord(person(1), b"{}"),
+                    LogRecord(person(1), b"{}", (("ce_id", "NHS 943 476 5919"),)),  # type: ignore[arg-type]
+                ]
+            )
+        assert "943" not in str(refused.value)
+
     def test_offsets_are_dense_from_zero_in_every_partition(self, log: EventLog) -> None:
         log.append(records(150, people=30))
         log.append(records(50, people=30, first=150))
@@ -144,8 +173,21 @@ class EventLogContract(ABC):
             LogRecord(person(3), None),  # type: ignore[arg-type]
             LogRecord(b"not text", b"{}"),  # type: ignore[arg-type]
             LogRecord("", b"{}"),
+            LogRecord(person(3), b"{}", [("ce_id", b"1")]),  # type: ignore[arg-type]
+            LogRecord(person(3), b"{}", (("ce_id", "1"),)),  # type: ignore[arg-type]
+            LogRecord(person(3), b"{}", ((b"ce_id", b"1"),)),  # type: ignore[arg-type]
+            LogRecord(person(3), b"{}", (("ce_id", b"1", b"2"),)),  # type: ignore[arg-type]
         ],
-        ids=["value-str", "value-none", "key-bytes", "key-empty"],
+        ids=[
+            "value-str",
+            "value-none",
+            "key-bytes",
+            "key-empty",
+            "headers-list",
+            "header-value-str",
+            "header-name-bytes",
+            "header-triple",
+        ],
     )
     def test_an_append_that_fails_part_way_leaves_nothing_of_its_batch(
         self, log: EventLog, bad: LogRecord

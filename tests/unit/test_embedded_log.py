@@ -81,7 +81,8 @@ def test_the_table_refuses_an_insert_that_would_leave_a_gap(filled: Path) -> Non
     db = sqlite3.connect(filled)
     with pytest.raises(sqlite3.IntegrityError, match="insert the next offset only"):
         db.execute(
-            "INSERT INTO log_entries VALUES (?, ?, ?, ?)", (partition, end + 1, person(0), b"{}")
+            'INSERT INTO log_entries ("partition", "offset", key, value) VALUES (?, ?, ?, ?)',
+            (partition, end + 1, person(0), b"{}"),
         )
     db.close()
 
@@ -197,3 +198,78 @@ def test_the_partition_function_is_pinned_to_the_crc32_of_the_key() -> None:
     assert zlib.crc32(b"0" * 64) == 884_073_675
     assert partition_for("0" * 64, 6) == 884_073_675 % 6 == 3
     assert partition_for("f" * 64, 1) == 0
+
+
+FORMAT_1_SCHEMA = (  # the layout as format 1 made it, before the headers column
+    """CREATE TABLE log_settings (
+        partitions INTEGER NOT NULL CHECK (partitions > 0),
+        format INTEGER NOT NULL
+    ) STRICT""",
+    """CREATE TABLE log_entries (
+        "partition" INTEGER NOT NULL CHECK ("partition" >= 0),
+        "offset" INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY ("partition", "offset")
+    ) STRICT""",
+    """CREATE TRIGGER log_settings_are_fixed BEFORE UPDATE ON log_settings
+    BEGIN SELECT RAISE(ABORT, 'the event log''s partition count cannot change'); END""",
+    """CREATE TRIGGER log_settings_are_kept BEFORE DELETE ON log_settings
+    BEGIN SELECT RAISE(ABORT, 'the event log''s partition count cannot change'); END""",
+    """CREATE TRIGGER log_entries_are_not_updated BEFORE UPDATE ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: an entry cannot be updated'); END""",
+    """CREATE TRIGGER log_entries_are_not_deleted BEFORE DELETE ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: an entry cannot be deleted'); END""",
+    """CREATE TRIGGER log_offsets_are_dense BEFORE INSERT ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: insert the next offset only')
+    WHERE NEW."offset" IS NOT (
+        SELECT coalesce(max("offset") + 1, 0) FROM log_entries WHERE "partition" = NEW."partition"
+    ); END""",
+)
+
+
+def _format_1_file(path: Path, count: int) -> list[tuple[int, int, str, bytes]]:
+    """A log file as a format 1 hub wrote it, holding `count` records; its rows."""
+    rows, next_offsets = [], [0] * 6
+    for record in records(count, people=5):
+        partition = partition_for(record.key, 6)
+        rows.append((partition, next_offsets[partition], record.key, record.value))
+        next_offsets[partition] += 1
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for statement in FORMAT_1_SCHEMA:
+        db.execute(statement)
+    db.execute("INSERT INTO log_settings VALUES (6, 1)")
+    db.executemany("INSERT INTO log_entries VALUES (?, ?, ?, ?)", rows)
+    db.close()
+    return rows
+
+
+def test_a_format_1_log_is_upgraded_and_its_entries_read_back_with_no_headers(path: Path) -> None:
+    rows = _format_1_file(path, 20)
+    with EmbeddedLog(path) as log:
+        read = read_all(log)
+        assert sorted((e.partition, e.offset, e.key, e.value) for e in read) == sorted(rows)
+        assert {e.headers for e in read} == {()}
+        log.append([LogRecord(person(1), b"{}", (("ce_id", b"1"), ("ce_id", b"2")))])
+        [new] = [e for e in read_all(log) if e.headers]
+        assert (new.key, new.offset) == (person(1), sum(1 for r in rows if r[2] == person(1)))
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT partitions, format FROM log_settings").fetchone() == (6, 2)
+    with pytest.raises(sqlite3.IntegrityError, match="partition count cannot change"):
+        db.execute("UPDATE log_settings SET partitions = 3")  # the guard is back after the upgrade
+    with pytest.raises(sqlite3.IntegrityError, match="partition count cannot change"):
+        db.execute("UPDATE log_settings SET format = 1")
+    db.close()
+    with EmbeddedLog(path) as log:  # opened again: format 2 now, nothing upgraded twice
+        assert sum(log.end_offsets().values()) == 21
+
+
+def test_a_log_of_an_unknown_format_is_refused_saying_what_this_hub_reads(path: Path) -> None:
+    _format_1_file(path, 1)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP TRIGGER log_settings_are_fixed")
+    db.execute("UPDATE log_settings SET format = 9")
+    db.close()
+    with pytest.raises(LogError, match="has format 9; this hub reads format 2"):
+        EmbeddedLog(path)
