@@ -17,6 +17,7 @@ from hub.store.application import Hub
 from projections.answering import prepare
 from projections.questions import QUESTIONS, raw_answer
 from schemas.place import Place
+from tests.integration.kafka_principals import enrolled  # noqa: F401  (a fixture)
 from tests.unit_keys import TEST_UNIT_KEYS
 
 HERE = Path(__file__).parent
