@@ -82,12 +82,13 @@ def demo(
     """Run the whole hub: a synthetic place's agencies' records in, through connectors,
     ingest, the log and the worker into the event store, then the commissioners' answers.
 
-    On the embedded default with no options; on the real parts with `--kafka` and
-    `--store postgres` (start them with deploy/kafka/kafka.sh and deploy/postgres/postgres.sh).
+    On the embedded default with no options; on the real parts with `--client-config` (the
+    secured broker's hub.properties) and `--store postgres` (start them with
+    deploy/kafka/kafka.sh and deploy/postgres/postgres.sh).
 
     Example: `hub demo --data-dir hub-data --people 20000`
 
-    Example: `hub demo --kafka 127.0.0.1:9092 --store postgres`
+    Example: `hub demo --client-config /tmp/hub-kafka/hub.properties --store postgres`
     """
     settings = settings_of(data_dir, kafka, store, client_config)
     with progress_bar() as progress, open_hub(settings) as hub:

@@ -82,7 +82,7 @@ def publish_command(
     client_config: ClientConfig = None,
 ) -> None:
     """An agency's connector sending one extract: to a served hub over HTTP (`--url` with the
-    agency's `--api-key`), or straight to the log (Kafka with `--kafka`), where `hub worker`
+    agency's `--api-key`), or straight to the log (Kafka with `--client-config`), where `hub worker`
     applies it. Every event is accepted, a duplicate, or rejected with its field and reason;
     sending again after a failure duplicates nothing. The exit code is 1 if any row was refused
     or rejected.
@@ -90,7 +90,8 @@ def publish_command(
     Example: `hub publish police.csv --mapping police.toml --url http://127.0.0.1:8000
     --api-key hub.1a2b3c4d.SECRET`
 
-    Example: `hub publish police.csv --mapping police.toml --kafka 127.0.0.1:9092`
+    Example: `hub publish police.csv --mapping police.toml --client-config
+    /tmp/hub-kafka/hub.properties`
     """
     the_place = load_place(place)
     the_mapping = load_mapping(mapping, the_place)
@@ -125,7 +126,7 @@ def worker(
     hand, save it, and leave). Several workers may run in one group: Kafka shares the log's
     partitions between them, and each resumes from the positions saved in the store.
 
-    Example: `hub worker --kafka 127.0.0.1:9092 --store postgres`
+    Example: `hub worker --client-config /tmp/hub-kafka/hub.properties --store postgres`
     """
     settings = settings_of(data_dir, kafka, store, client_config)
     stopping = threading.Event()
@@ -178,7 +179,7 @@ def rejected(
     stored events the projections set aside because they cannot be opened (each one's store
     position, event and reason): left out of every answer, which go on.
 
-    Example: `hub rejected --kafka 127.0.0.1:9092`
+    Example: `hub rejected --client-config /tmp/hub-kafka/hub.properties`
     """
     ctx.obj = settings_of(data_dir, kafka, store, client_config)
     if ctx.invoked_subcommand is not None:

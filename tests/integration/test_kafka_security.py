@@ -18,8 +18,10 @@ from kafka.errors import (
 )
 
 from hub.enrolment.grants import every_acl, grants
+from hub.log.kafka import KafkaLog
 from hub.log.kafka_client import KafkaConnection
 from hub.settings import REJECTED_TOPIC, TOPIC, inbound_topic, receipts_topic
+from tests.conftest import KafkaService
 from tests.integration.kafka_principals import (
     ACLS,
     CONSUMER,
@@ -48,6 +50,24 @@ def refused_at_bootstrap(connection: KafkaConnection) -> None:
     """Assert that a client with this connection cannot even start."""
     with pytest.raises(KafkaError):
         KafkaAdminClient(**connection.options(), bootstrap_timeout_ms=5000).close()
+
+
+def test_nobody_unauthenticated_appends_to_the_hubs_log(kafka: KafkaService) -> None:
+    """The attack of the issue: records forged into the log without any credential. On the
+    broker as it was (PLAINTEXT, no authorizer) this append succeeded."""
+    KafkaLog(kafka.connection, TOPIC).close()  # the log is there, made by the hub
+    forger = KafkaConnection(kafka.bootstrap)  # no TLS, no SASL: anyone who can reach the port
+    with pytest.raises(KafkaError):
+        forge(forger, TOPIC)
+
+
+def forge(connection: KafkaConnection, topic: str) -> None:
+    """One record sent to `topic` with `connection`, waiting for the broker's answer."""
+    sending = KafkaProducer(**connection.options(), max_block_ms=10_000)
+    try:
+        sending.send(topic, key=b"forged", value=b"{}").get(timeout=15)
+    finally:
+        sending.close(timeout=5)
 
 
 def test_enrolment_writes_each_configuration_once_and_its_owners_alone(enrolled: Enrolled) -> None:

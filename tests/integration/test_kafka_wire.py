@@ -1,21 +1,24 @@
 """CloudEvents on the wire of the secured broker: Kafka's own ConsoleProducer, with an enrolled
 agency's Java configuration, writes one binary-mode and one structured-mode record to its
 inbound topic and the hub's binding reads both as the event sent; ConsoleConsumer as the agency
-reads its receipts topic; and every record the hub appends to its own log decodes, with a
+reads its receipts topic; librdkafka (confluent-kafka) publishes with the agency's other file;
+and every record the hub appends to its own log decodes, with a
 decoder written from the binding's text, as the CloudEvent of the entry it carries."""
 
 from collections.abc import Callable
 from typing import Any
 
+import javaproperties
 import orjson
 
 from hub.bootstrap import open_hub
+from hub.log import DEFAULT_PARTITIONS, partition_for
 from hub.log.kafka import KafkaLog
 from hub.settings import Settings, inbound_topic, receipts_topic
 from schemas.events import AgencyEventAdapter
 from schemas.kafka_binding import decode, to_binary, to_structured
 from tests.cloudevents_spec import spec_decode
-from tests.integration.kafka_principals import CONSUMER, PRODUCER, A, Enrolled, console, said
+from tests.integration.kafka_principals import CONSUMER, PRODUCER, A, B, Enrolled, console, said
 
 PERSON, RECORD = "ab" * 32, "cd" * 32
 
@@ -137,3 +140,38 @@ def test_the_hubs_own_log_records_carry_the_bindings_headers(
             assert event[name] == value[name], name
         assert entry.key == value["subject"]
         assert decode(entry.headers, entry.value, entry.key)[0]["id"] == value["id"]
+
+
+def test_a_librdkafka_client_publishes_with_the_agencys_own_file(enrolled: Enrolled) -> None:
+    """librdkafka (confluent-kafka), with nothing but `<agency>.librdkafka.properties`, writes a
+    binary-mode event to the agency's inbound topic, on the partition the hub's own
+    `partition_for` gives its key (librdkafka's default partitioner is CRC-32 too), and is
+    refused another agency's topic with Kafka's own authorization error."""
+    from confluent_kafka import KafkaError as RdKafkaError
+    from confluent_kafka import Producer
+
+    path = enrolled.folder / f"{A}.librdkafka.properties"
+    with path.open(encoding="utf-8") as handle:
+        config = dict(javaproperties.load(handle))
+    message = to_binary(contact(3))
+    assert message.key is not None
+    delivered: list[tuple[str, int, Any]] = []
+    producer = Producer(config)
+    for topic in (inbound_topic(A), inbound_topic(B)):
+        producer.produce(
+            topic,
+            key=message.key.encode(),
+            value=message.value,
+            headers=list(message.headers),
+            on_delivery=lambda error, m: delivered.append((m.topic(), m.partition(), error)),
+        )
+    assert producer.flush(30) == 0
+    outcome = {topic: (partition, error) for topic, partition, error in delivered}
+    partition, error = outcome[inbound_topic(A)]
+    assert error is None
+    assert partition == partition_for(message.key, DEFAULT_PARTITIONS)
+    assert outcome[inbound_topic(B)][1].code() == RdKafkaError.TOPIC_AUTHORIZATION_FAILED
+    with KafkaLog(enrolled.kafka.connection, inbound_topic(A)) as inbound:
+        end = inbound.end_offsets()[partition]
+        entry = inbound.read(partition, end - 1, 1)[0]
+    assert decode(entry.headers, entry.value, entry.key) == [contact(3)]
