@@ -25,7 +25,7 @@ Whether kafka-python has its C CRC-32C (the `crc32c` package) is printed too: wi
 record batch is checksummed in pure Python, which bounds every Kafka figure here.
 
 Needs a Kafka broker (`KAFKA_BOOTSTRAP_SERVERS`, and on the secured broker the hub's client
-configuration `HUB_KAFKA_CLIENT_CONFIG=<run>/hub.properties`) and PostgreSQL (eventsourcing's
+configuration `KAFKA_CLIENT_CONFIG=<run>/hub.properties`) and PostgreSQL (eventsourcing's
 `POSTGRES_*`): `bash deploy/kafka/kafka.sh start` and `bash deploy/postgres/postgres.sh start`
 print them.
 Every run makes its own topics, consumer groups and PostgreSQL schemas (`bench_<run>_...`) and
@@ -83,7 +83,7 @@ from hub.settings import Settings
 from schemas.errors import HubError
 from schemas.place import Place, load_place
 
-_CONFIG = os.environ.get("HUB_KAFKA_CLIENT_CONFIG")
+_CONFIG = os.environ.get("KAFKA_CLIENT_CONFIG")
 CLIENT_CONFIG = Path(_CONFIG) if _CONFIG else None
 """The hub principal's client configuration on a secured broker (`<run>/hub.properties`)."""
 EVENTS_PER_PERSON = 4.2  # the default synthetic place: 84,538 events for 20,000 people
@@ -493,7 +493,7 @@ def hub_end_to_end(
 
 def services() -> tuple[KafkaConnection, dict[str, str]]:
     """The connection to Kafka (KAFKA_BOOTSTRAP_SERVERS, with the hub's client configuration
-    HUB_KAFKA_CLIENT_CONFIG on a secured broker) and eventsourcing's POSTGRES_* settings, or
+    KAFKA_CLIENT_CONFIG on a secured broker) and eventsourcing's POSTGRES_* settings, or
     exit 2 saying what is missing."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     pg = {

@@ -54,11 +54,11 @@ class KafkaService:
 
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaService]:
-    """A real, secured broker: KAFKA_BOOTSTRAP_SERVERS with HUB_KAFKA_CLIENT_CONFIG where set
+    """A real, secured broker: KAFKA_BOOTSTRAP_SERVERS with KAFKA_CLIENT_CONFIG where set
     (as `.ci/run` sets them), else one started by deploy/kafka."""
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if given:
-        config = os.environ.get("HUB_KAFKA_CLIENT_CONFIG")
+        config = os.environ.get("KAFKA_CLIENT_CONFIG")
         path = Path(config) if config else None
         run = path.parent if path is not None and (path.parent / "controller").exists() else None
         yield KafkaService(given, path, run)

@@ -23,7 +23,7 @@
 # logs, PID and credentials (default /tmp/hub-kafka); HUB_KAFKA_REAUTH_MS, how long a
 # connection's authentication lasts before it must authenticate again (default 30000: a revoked
 # agency's open connections end within it). If KAFKA_BOOTSTRAP_SERVERS is set, `start` starts
-# nothing and prints it (its client configuration is then HUB_KAFKA_CLIENT_CONFIG's).
+# nothing and prints it (the tests then take the client configuration from KAFKA_CLIENT_CONFIG).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

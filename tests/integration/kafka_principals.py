@@ -74,7 +74,7 @@ def said(done: subprocess.CompletedProcess[str]) -> str:
 def enrolled(kafka: KafkaService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Enrolled]:
     """The test place set up on the session's broker, and agencies A and B enrolled."""
     if kafka.client_config is None:
-        pytest.skip("the broker given by KAFKA_BOOTSTRAP_SERVERS has no HUB_KAFKA_CLIENT_CONFIG")
+        pytest.skip("the broker given by KAFKA_BOOTSTRAP_SERVERS has no KAFKA_CLIENT_CONFIG")
     folder = tmp_path_factory.mktemp("enrolled")
     for agency in (A, B, C):  # a broker kept from an earlier run may have them enrolled
         hub_command(kafka, "agencies", "revoke", agency)
