@@ -5,6 +5,7 @@ reads its receipts topic; librdkafka (confluent-kafka) publishes with the agency
 and every record the hub appends to its own log decodes, with a
 decoder written from the binding's text, as the CloudEvent of the entry it carries."""
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -110,7 +111,7 @@ def test_kafkas_console_consumer_reads_the_agencys_receipts(enrolled: Enrolled) 
         "--topic",
         receipts_topic(A),
         "--group",
-        f"{A}.receipts",
+        f"{A}.receipts-{uuid.uuid4().hex[:8]}",  # a new group: it starts at the beginning
         "--from-beginning",
         "--timeout-ms",
         "8000",
