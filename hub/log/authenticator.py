@@ -51,18 +51,36 @@ MISMATCH = (
 )
 _LENGTH = Struct(">I").pack
 _HEX = frozenset(b"0123456789abcdef")
+_NAMES: dict[str, bytes] = {}
 
 
 def message(key: str, value: bytes, headers: Headers) -> bytes:
     """The bytes the authenticator is computed over (see the module docstring); `headers`
     named `hub-auth` are left out."""
+    return _message(key, value, headers)[0]
+
+
+def _message(key: str, value: bytes, headers: Headers) -> tuple[bytes, int]:
+    """The message, and how many headers it covers."""
     encoded = key.encode("utf-8")
-    kept = [(n.encode("utf-8"), v) for n, v in headers if n != HEADER]
-    parts = [CONTEXT, _LENGTH(len(encoded)), encoded, _LENGTH(len(value)), value]
-    parts.append(_LENGTH(len(kept)))
-    for name, header in kept:
-        parts += (_LENGTH(len(name)), name, _LENGTH(len(header)), header)
-    return b"".join(parts)
+    parts = [CONTEXT, _LENGTH(len(encoded)), encoded, _LENGTH(len(value)), value, b""]
+    count = 0
+    for name, header in headers:
+        if name != HEADER:
+            parts += (_NAMES.get(name) or _name(name), _LENGTH(len(header)), header)
+            count += 1
+    parts[5] = _LENGTH(count)
+    return b"".join(parts), count
+
+
+def _name(name: str) -> bytes:
+    """A header name as the message holds it (length and UTF-8), kept for the next record:
+    the names are few (the binding's attributes)."""
+    encoded = name.encode("utf-8")
+    field = _LENGTH(len(encoded)) + encoded
+    if len(_NAMES) < 1024:
+        _NAMES[name] = field
+    return field
 
 
 class Authenticator:
@@ -71,19 +89,24 @@ class Authenticator:
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise HubError("the gateway key must be at least 32 bytes", field="gateway key")
-        self._key = key
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
 
     def tag(self, key: str, value: bytes, headers: Headers) -> bytes:
         """The authenticator of a record, as its `hub-auth` header holds it (hex, ASCII)."""
-        mac = hmac.new(self._key, message(key, value, headers), hashlib.sha256)
+        return self._tag(_message(key, value, headers)[0])
+
+    def _tag(self, data: bytes) -> bytes:
+        mac = self._mac.copy()  # the key's HMAC state, made once
+        mac.update(data)
         return mac.hexdigest().encode("ascii")
 
     def signed(self, key: str, value: bytes, headers: Headers = ()) -> LogRecord:
         """The record of `key`, `value` and `headers` with its authenticator as its last
         header (any `hub-auth` among `headers` replaced)."""
-        if any(name == HEADER for name, _ in headers):
+        data, count = _message(key, value, headers)
+        if count != len(headers):
             headers = tuple(h for h in headers if h[0] != HEADER)
-        return LogRecord(key, value, (*headers, (HEADER, self.tag(key, value, headers))))
+        return LogRecord(key, value, (*headers, (HEADER, self._tag(data))))
 
     def sign(self, record: LogRecord) -> LogRecord:
         """`record` signed (see `signed`)."""
