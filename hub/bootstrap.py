@@ -9,8 +9,9 @@
 Each part comes from the settings (`hub.settings`): the log is the embedded one in the data
 folder or a Kafka topic; the store eventsourcing's SQLite recorder in the data folder or its
 PostgreSQL recorder, the audit ledger beside the events either way; the record keys beside the
-store (a SQLite file, or a table in the store's PostgreSQL schema). Nothing else opens a store,
-a log or a key file: the stages take what they need as arguments.
+store (a SQLite file, or a table in the store's PostgreSQL schema). The gateway key signs what
+ingest and `hub rejected resend` append, and the worker applies only what it signed. Nothing
+else opens a store, a log or a key file: the stages take what they need as arguments.
 """
 
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from hub.ingest.service import Ingest
 from hub.keys.port import RecordKeys
 from hub.keys.postgres import OwnConnection, PostgresRecordKeys
 from hub.keys.sqlite import EmbeddedRecordKeys
-from hub.log import EmbeddedLog, EventLog
+from hub.log import Authenticator, EmbeddedLog, EventLog
 from hub.projection.answers import Projections
 from hub.settings import Settings, own_key, private_files
 from hub.store.application import Hub
@@ -57,6 +58,9 @@ class Runtime:
     worker: Worker
     audit: Audit
     """The store's audit ledger with its signing key and checkpoint file."""
+    gateway: Authenticator
+    """The log's authenticator (the data folder's gateway key): what ingest and resend sign
+    with, and what the worker checks every entry against."""
 
     @property
     def unit_keys(self) -> UnitKeys:
@@ -73,6 +77,12 @@ class Runtime:
 def hub_key(settings: Settings) -> bytes:
     """The hub's own pseudonym key: read from the data folder, made there on first use."""
     return own_key(settings.folder.hub_key, "hub key")
+
+
+def gateway(settings: Settings) -> Authenticator:
+    """The log's authenticator, under the gateway key: read from the data folder (or
+    `keys_dir`), made there on first use."""
+    return Authenticator(own_key(settings.folder.gateway_key, "gateway key"))
 
 
 def open_logs(settings: Settings) -> tuple[EventLog, EventLog]:
@@ -204,6 +214,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
         # Signs the ledger's checkpoints as the worker goes (every `checkpoint_every` leaves, or
         # `checkpoint_seconds` with new ones).
         signer = Checkpointer(audit, settings.checkpoint_every, settings.checkpoint_seconds)
+        authenticator = gateway(settings)  # the worker is never wired without it
         yield Runtime(
             settings,
             app,
@@ -211,7 +222,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
             rejected,
             seen,
             record_keys,
-            Ingest(log, seen, hub_key(settings), record_keys),
+            Ingest(log, seen, hub_key(settings), record_keys, authenticator),
             Worker(
                 app,
                 log,
@@ -219,8 +230,10 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
                 rejected=rejected,
                 after_save=signer.tick,
                 keys=record_keys,
+                gateway=authenticator,
             ),
             audit,
+            authenticator,
         )
 
 

@@ -80,8 +80,8 @@ class DataFolder:
 
     root: Path
     keys: Path | None = None
-    """Where the hub's own pseudonym and disclosure keys (and the demo's place key) live, if
-    not in the data folder."""
+    """Where the hub's own pseudonym, gateway and disclosure keys (and the demo's place key)
+    live, if not in the data folder."""
 
     @property
     def store(self) -> Path:
@@ -110,6 +110,12 @@ class DataFolder:
     def hub_key(self) -> Path:
         """The hub's own pseudonym key, made on first use."""
         return (self.keys or self.root) / "hub-key.toml"
+
+    @property
+    def gateway_key(self) -> Path:
+        """The key of the log's authenticators (`hub.log.authenticator`), made on first use:
+        only the hub holds it, so only the hub's ingest writes entries the worker applies."""
+        return (self.keys or self.root) / "gateway-key.toml"
 
     @property
     def disclosure_key(self) -> Path:
@@ -190,9 +196,10 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = 60.0
     """...or after this many seconds with any new leaf, whichever comes first."""
     keys_dir: Path | None = None
-    """A folder for the hub's own pseudonym and disclosure keys instead of the data folder
-    (`HUB_KEYS_DIR`: a secrets volume, or one place's keys shared by two stores of it). Both
-    are made there on first use; neither may ever change for a place."""
+    """A folder for the hub's own pseudonym, gateway and disclosure keys instead of the data
+    folder (`HUB_KEYS_DIR`: a secrets volume, or one place's keys shared by two stores of it).
+    Each is made there on first use; the pseudonym and disclosure keys may never change for a
+    place (a new gateway key only sets aside what the old one signed and no worker applied)."""
 
     @property
     def folder(self) -> DataFolder:

@@ -240,7 +240,13 @@ def rejected_resend(
         chosen = [item.ref for item in pending(hub.rejected)] if all_ else list(refs or [])
         if not chosen:
             raise HubError("name the entries to send again (REF ...), or --all")
-        sent = resend(hub.log, hub.rejected, chosen, fixed.read_bytes() if fixed else None)
+        sent = resend(
+            hub.log,
+            hub.rejected,
+            chosen,
+            gateway=hub.gateway,
+            fixed=fixed.read_bytes() if fixed else None,
+        )
     console.print(f"sent {sent:,} entries to the log again; the worker applies them next")
 
 

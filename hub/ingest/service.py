@@ -1,6 +1,6 @@
 """Ingest: check what an agency sends, key its pseudonyms again, drop repeats, seal, append.
 
-    ingest = Ingest(log, SqliteSeen(path), hub_key, EmbeddedRecordKeys(keys_path))
+    ingest = Ingest(log, SqliteSeen(path), hub_key, EmbeddedRecordKeys(keys_path), gateway)
     outcomes = ingest.submit("police-north", events)   # one Outcome per event, in order
     ingest.submit_validated("police-north", validated(events))  # the same, checked already
 
@@ -21,6 +21,10 @@ its clear fields also as `ce_*` headers, `LoggedEvent.binding_headers`). The log
 one record (Kafka deletes only whole segments, by retention), so erasure deletes the key instead
 and every copy (log, rejected log, store) becomes unreadable at once. A record once erased
 takes no new events.
+
+Every record appended carries the gateway's authenticator (`hub.log.authenticator`, one HMAC
+a record, its `hub-auth` header): the worker applies only entries that carry it, so an entry
+anyone else wrote to the log is set aside, never applied.
 """
 
 from collections.abc import Callable, Sequence
@@ -34,7 +38,7 @@ from hub.ingest.guard import identifier_kind
 from hub.ingest.seen import Seen
 from hub.keys.port import Record, RecordKeys
 from hub.keys.sealing import seal
-from hub.log import EventLog, LogRecord
+from hub.log import Authenticator, EventLog
 from schemas.errors import HubError
 from schemas.events import AnyAgencyEvent, RecordLink, agency_urn, event_id
 from schemas.logged import LoggedEvent
@@ -56,11 +60,14 @@ class Ingest:
         seen: Seen,
         hub_key: bytes,
         keys: RecordKeys,
+        gateway: Authenticator,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`gateway`: signs every record appended (the worker sets aside what it did not)."""
         if len(hub_key) < 32:
             raise HubError("the hub key must be at least 32 bytes", field="hub key")
         self._log, self._seen, self._keys, self._clock = log, seen, keys, clock
+        self._signed = gateway.signed
         self._digest = keyed_sha256(hub_key)
 
     def rekey(self, pseudonym: str) -> str:
@@ -95,9 +102,8 @@ class Ingest:
         if pending:
             recorded_at = self._clock()
             entries = [_logged(s, keys[_record(s)], recorded_at) for _, s in pending.values()]
-            self._log.append(
-                [LogRecord(e.subject, e.to_json(), e.binding_headers()) for e in entries]
-            )
+            signed = self._signed
+            self._log.append([signed(e.subject, e.to_json(), e.binding_headers()) for e in entries])
             self._seen.remember(list(pending))
         for index, _ in pending.values():
             outcomes[index] = Outcome("accepted", checked[index].id)

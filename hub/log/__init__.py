@@ -1,5 +1,6 @@
 """The event log: a port (`EventLog`) and its adapters; only `schemas` and the standard library."""
 
+from hub.log.authenticator import Authenticator
 from hub.log.embedded import EmbeddedLog
 from hub.log.port import (
     DEFAULT_PARTITIONS,
@@ -16,6 +17,7 @@ from hub.log.port import (
 
 __all__ = [
     "DEFAULT_PARTITIONS",
+    "Authenticator",
     "EmbeddedLog",
     "EventLog",
     "Headers",

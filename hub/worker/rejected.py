@@ -13,10 +13,15 @@ rejection keeps the refused entry's value and headers, so sending it again as it
 both; an entry that is a logged event is sent with the headers its fields give
 (`LoggedEvent.binding_headers`), as ingest sends them.
 
+What is sent again is signed with the gateway's authenticator (`hub.log.authenticator`), as
+ingest signs, so the worker applies it once it is right. An entry set aside because it was not
+the gateway's (field `hub-auth`) is never signed as it was: that would make anyone's forgery
+the hub's own. It goes again only as a fixed event the operator has checked.
+
     for item in pending(runtime.rejected):
         print(item.ref, item.field, item.reason)
-    resend(runtime.log, runtime.rejected, ["3:1041"])              # as it was (the hub was fixed)
-    resend(runtime.log, runtime.rejected, ["3:1041"], fixed=data)  # corrected by the operator
+    resend(runtime.log, runtime.rejected, ["3:1041"], gateway=runtime.gateway)  # as it was
+    resend(runtime.log, runtime.rejected, ["3:1041"], gateway=runtime.gateway, fixed=data)
 """
 
 from collections.abc import Callable, Sequence
@@ -26,7 +31,8 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
-from hub.log import EventLog, Headers, LogEntry, LogRecord
+from hub.log import Authenticator, EventLog, Headers, LogEntry, LogRecord
+from hub.log.authenticator import HEADER as AUTH_HEADER
 from schemas.base import format_rfc3339
 from schemas.errors import HubError
 from schemas.logged import LoggedEvent
@@ -113,13 +119,17 @@ def resend(
     log: EventLog,
     rejected: EventLog,
     refs: Sequence[str],
+    *,
+    gateway: Authenticator,
     fixed: bytes | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
-    """Append the refused entries `refs` to the event log again (with `fixed`, that corrected
-    event instead of the one entry named), and mark them sent; return how many were sent.
+    """Append the refused entries `refs` to the event log again, signed by `gateway` (with
+    `fixed`, that corrected event instead of the one entry named), and mark them sent; return
+    how many were sent.
 
-    Raises HubError naming a ref that is not pending, or the field a fixed event lacks.
+    Raises HubError naming a ref that is not pending, the field a fixed event lacks, or an
+    entry that was not the gateway's sent as it was.
     """
     waiting = {item.ref: item for item in pending(rejected)}
     unknown = [ref for ref in refs if ref not in waiting]
@@ -127,6 +137,13 @@ def resend(
         raise HubError(f"not a pending rejected entry: {', '.join(unknown)} (see `hub rejected`)")
     if fixed is not None and len(refs) != 1:
         raise HubError("a fixed event replaces one rejected entry: name exactly one")
+    forged = [ref for ref in refs if waiting[ref].field == AUTH_HEADER]
+    if fixed is None and forged:
+        raise HubError(
+            f"not sent: {', '.join(forged)} was set aside as not written by the hub's gateway, "
+            "and sending it as it was would sign it as the hub's own; check the event and "
+            "send it with --fixed FILE"
+        )
     records: list[LogRecord] = []
     for ref in refs:
         item = waiting[ref]
@@ -139,7 +156,7 @@ def resend(
             field, reason = describe(error)[0]
             raise HubError(f"the fixed event for {ref}: {field}: {reason}") from None
         records.append(LogRecord(event.subject, fixed, event.binding_headers()))
-    log.append(records)
+    log.append(gateway.sign_all(records))
     at = format_rfc3339(clock())
     document = orjson.dumps({"status": "resent", "at": at})
     rejected.append([LogRecord(ref, document, binding_headers(ref, "resent", at)) for ref in refs])

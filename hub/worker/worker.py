@@ -6,14 +6,15 @@ in its person's journey, and saves the new domain events together with the posit
 or neither, so a restart resumes exactly where the store left off: nothing lost, nothing twice.
 An event already in a journey is a no-op.
 
-An entry the worker cannot apply (not a `schemas.logged.LoggedEvent`, a field of any other name
-included, keyed under another person, or, given the record keys, of a record the key store has
-never known: its payload could never be opened, and once stored it would stay there for good)
-goes to the rejected log (`hub.events.rejected.v1`)
-with its reason, before the position passes it, and the worker goes on; `hub rejected` lists
-them and sends them again.
+An entry the worker cannot apply (given the gateway, one without the gateway's authenticator,
+checked first: not written by the hub's ingest, `hub.log.authenticator`; not a
+`schemas.logged.LoggedEvent`, a field of any other name included; keyed under another person;
+or, given the record keys, of a record the key store has never known: its payload could never
+be opened, and once stored it would stay there for good) goes to the rejected log
+(`hub.events.rejected.v1`) with its field and reason, before the position passes it, and the
+worker goes on; `hub rejected` lists them and sends them again.
 
-    worker = Worker(app, log, rejected=rejected_log)
+    worker = Worker(app, log, rejected=rejected_log, gateway=gateway)
     worker.run_until_caught_up()                # apply what is there, then return
     worker.run(stop=lambda: stopping.is_set())  # a member of the group "hub-worker", until told
 
@@ -21,6 +22,11 @@ Two workers may run at once (Kafka shares the partitions between them): if both 
 the same person or position, the store refuses the second write (aggregate versions and the
 tracking record both only move forward), and that worker drops what it remembered and reads
 again from the store's positions.
+
+The wired hub (`hub.bootstrap.open_hub`) always gives the worker the gateway. A worker built
+without one checks no authenticator: that is for tests of the other checks, and for reading a
+log the hub wrote into a second store (a reference run), never for applying a log others can
+write to.
 """
 
 from collections import OrderedDict
@@ -34,7 +40,8 @@ from pydantic import ValidationError
 
 from hub.domain.journey import Journey
 from hub.keys.port import RecordKeys
-from hub.log import EventLog, LogConsumer, LogEntry, LogRecord
+from hub.log import Authenticator, EventLog, LogConsumer, LogEntry, LogRecord
+from hub.log.authenticator import HEADER as AUTH_HEADER
 from hub.settings import WORKER_GROUP
 from hub.store.application import Hub
 from hub.worker.rejected import rejection
@@ -65,11 +72,14 @@ class Worker:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_save: Callable[[], None] | None = None,
         keys: RecordKeys | None = None,
+        gateway: Authenticator | None = None,
     ) -> None:
         """`keys`: the record keys, to refuse an entry whose record has no key (looked up once
-        a batch); without them every well-formed entry is applied."""
+        a batch); without them every well-formed entry is applied. `gateway`: to refuse an
+        entry without its authenticator (one HMAC an entry); without it none is checked (see
+        the module docstring)."""
         self.app, self.log, self.batch_size = app, log, batch_size
-        self.keys = keys
+        self.keys, self.gateway = keys, gateway
         self.after_save = after_save  # called after each saved batch (the ledger's checkpoints)
         self.rejected, self._clock = rejected, clock
         # The worker is the only writer of journeys, so the journeys it saved are current:
@@ -101,7 +111,12 @@ class Worker:
         the new domain events with the position after them in one transaction."""
         refused: list[LogRecord] = []
         checked: list[tuple[LogEntry, LoggedEvent]] = []
+        gateway = self.gateway
         for entry in entries:
+            forged = gateway.problem(entry) if gateway is not None else None
+            if forged is not None:
+                refused.append(self._rejection(entry, AUTH_HEADER, forged))
+                continue
             event, problem = _checked(entry)
             if event is not None:
                 checked.append((entry, event))

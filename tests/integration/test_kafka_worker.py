@@ -19,7 +19,6 @@ from hub.bootstrap import open_hub, open_store, record_keys_of
 from hub.demo.run import DemoRun, quiet, run_demo
 from hub.keys.sealing import unseal
 from hub.keys.sqlite import EmbeddedRecordKeys
-from hub.log import LogRecord
 from hub.log.kafka import KafkaLog
 from hub.log.kafka_client import KafkaConnection
 from hub.settings import Settings
@@ -172,7 +171,7 @@ def test_refused_entries_land_on_the_rejected_topic_and_the_worker_goes_on(
     settings = settings_for("kafka", "sqlite")
     with open_hub(settings) as hub:
         run_demo(hub, people=100, seed=6, stage=quiet, apply=False)
-        hub.log.append([LogRecord("a" * 64, b"not an event")])
+        hub.log.append([hub.gateway.signed("a" * 64, b"not an event")])  # the gateway's
         applied = hub.worker.run(lambda: hub.worker.lag() == 0, group=settings.worker_group)
         assert applied > 300
         [item] = pending(hub.rejected)

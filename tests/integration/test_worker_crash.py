@@ -21,6 +21,7 @@ from hub.log import EmbeddedLog
 from hub.store.application import Hub
 from hub.worker.worker import Worker
 from schemas.place import load_place
+from tests.gateway_key import TEST_GATEWAY
 
 ROOT = Path(__file__).resolve().parents[2]
 # A worker that pauses after each batch, so the test can kill it between and within batches.
@@ -67,7 +68,9 @@ def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     log = EmbeddedLog(folder / "log.sqlite")
     clock = datetime(2026, 1, 1, tzinfo=UTC)
     keys = EmbeddedRecordKeys(folder / "record-keys.sqlite")
-    ingest = Ingest(log, SqliteSeen(folder / "seen.sqlite"), b"h" * 32, keys, clock=lambda: clock)
+    ingest = Ingest(
+        log, SqliteSeen(folder / "seen.sqlite"), b"h" * 32, keys, TEST_GATEWAY, clock=lambda: clock
+    )
     pseudonymiser = Pseudonymiser(b"k" * 32, 1)
     for agency in place.agencies:
         mapping = load_mapping(folder / "place" / "mappings" / f"{agency.slug}.toml", place)

@@ -16,6 +16,7 @@ from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, EventLog
 from schemas.errors import HubError
 from schemas.logged import LoggedEvent
+from tests.gateway_key import TEST_GATEWAY
 from tests.unit.test_events import EXAMPLES, RECORD, _event
 
 HUB_KEY = b"h" * 32
@@ -57,7 +58,7 @@ def _referral(**change: Any) -> dict[str, Any]:
 def test_an_accepted_event_is_stored_under_the_hubs_own_pseudonyms(
     log: EventLog, keys: RecordKeys
 ) -> None:
-    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys)
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY)
     event = _event("hub.service.started.v1", EXAMPLES["hub.service.started.v1"])
     assert [o.status for o in ingest.submit("police-north", [event])] == ["accepted"]
     (stored,) = _stored(log)
@@ -80,7 +81,7 @@ def _opened(keys: RecordKeys, stored: dict[str, Any]) -> dict[str, Any]:
 def test_the_personal_payload_is_appended_only_sealed_under_its_records_key(
     log: EventLog, keys: RecordKeys
 ) -> None:
-    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys)
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY)
     event = _event("hub.contact.recorded.v1", EXAMPLES["hub.contact.recorded.v1"])
     assert [o.status for o in ingest.submit("police-north", [event])] == ["accepted"]
     (stored,) = _stored(log)
@@ -97,7 +98,7 @@ def test_the_personal_payload_is_appended_only_sealed_under_its_records_key(
 def test_a_records_next_version_is_sealed_under_the_same_key_and_an_erased_one_refused(
     log: EventLog, keys: RecordKeys
 ) -> None:
-    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys)
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY)
     ingest.submit("police-north", [_referral()])
     record = ("urn:agency:police-north", ingest.rekey(RECORD))
     first = keys.get([record])
@@ -120,7 +121,7 @@ def test_a_records_next_version_is_sealed_under_the_same_key_and_an_erased_one_r
 def test_the_same_event_twice_is_a_duplicate_and_stored_once(
     log: EventLog, keys: RecordKeys
 ) -> None:
-    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys)
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY)
     first = ingest.submit("police-north", [_referral(), _referral()])
     again = ingest.submit("police-north", [_referral()])
     assert [o.status for o in first + again] == ["accepted", "duplicate", "duplicate"]
@@ -128,7 +129,7 @@ def test_the_same_event_twice_is_a_duplicate_and_stored_once(
 
 
 def test_a_corrected_record_is_a_new_event(log: EventLog, keys: RecordKeys) -> None:
-    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys)
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY)
     corrected = _referral(id=f"{'cd' * 32}-v2", recordversion=2)
     outcomes = ingest.submit("police-north", [_referral(), corrected])
     assert [o.status for o in outcomes] == ["accepted", "accepted"]
@@ -136,7 +137,9 @@ def test_a_corrected_record_is_a_new_event(log: EventLog, keys: RecordKeys) -> N
 
 
 def test_an_agency_may_publish_only_as_itself(log: EventLog, keys: RecordKeys) -> None:
-    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys).submit("homes-trust", [_referral()])
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY).submit(
+        "homes-trust", [_referral()]
+    )
     assert (outcome.status, outcome.field) == ("rejected", "source")
     assert "forbidden" in (outcome.reason or "")
     assert _stored(log) == []
@@ -155,7 +158,7 @@ def test_a_raw_identifier_in_a_coded_field_is_refused_by_field(
     log: EventLog, keys: RecordKeys, data_change: dict[str, str], kind: str
 ) -> None:
     data = dict(EXAMPLES["hub.referral.made.v1"], **data_change)
-    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys).submit(
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY).submit(
         "police-north", [_event("hub.referral.made.v1", data)]
     )
     assert outcome.status == "rejected"
@@ -172,14 +175,16 @@ def test_a_pseudonym_is_never_mistaken_for_a_raw_identifier(
     event = _event(
         "hub.supportunit.linked.v1", {"unit": tricky, "role": "household"}, subject=tricky
     )
-    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys).submit("police-north", [event])
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY).submit(
+        "police-north", [event]
+    )
     assert outcome.status == "accepted"
 
 
 def test_a_schema_error_is_rejected_naming_the_field_not_the_value(
     log: EventLog, keys: RecordKeys
 ) -> None:
-    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys).submit(
+    (outcome,) = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY).submit(
         "police-north", [_referral(time="05/03/2024 10:00")]
     )
     assert (outcome.status, outcome.field) == ("rejected", "time")
@@ -190,9 +195,9 @@ def test_the_embedded_seen_store_remembers_across_restarts(
     tmp_path: Path, log: EventLog, keys: RecordKeys
 ) -> None:
     first = SqliteSeen(tmp_path / "seen.sqlite")
-    Ingest(log, first, HUB_KEY, keys).submit("police-north", [_referral()])
+    Ingest(log, first, HUB_KEY, keys, TEST_GATEWAY).submit("police-north", [_referral()])
     first.close()
-    again = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys).submit(
+    again = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys, TEST_GATEWAY).submit(
         "police-north", [_referral()]
     )
     assert [o.status for o in again] == ["duplicate"]
@@ -201,7 +206,7 @@ def test_the_embedded_seen_store_remembers_across_restarts(
 def test_what_is_appended_is_exactly_a_logged_event_with_the_agencys_key_version(
     log: EventLog, keys: RecordKeys
 ) -> None:
-    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, clock=lambda: CLOCK)
+    ingest = Ingest(log, MemorySeen(), HUB_KEY, keys, TEST_GATEWAY, clock=lambda: CLOCK)
     event = _referral(keyversion=3, time="2024-03-05T15:30:00+01:00")
     assert [o.status for o in ingest.submit("police-north", [event])] == ["accepted"]
     entry = next(e for p in range(6) for e in log.read(p, 0, 10))
@@ -215,4 +220,4 @@ def test_what_is_appended_is_exactly_a_logged_event_with_the_agencys_key_version
 
 def test_a_hub_key_shorter_than_32_bytes_is_refused(log: EventLog, keys: RecordKeys) -> None:
     with pytest.raises(HubError, match="at least 32 bytes"):
-        Ingest(log, MemorySeen(), b"short", keys)
+        Ingest(log, MemorySeen(), b"short", keys, TEST_GATEWAY)

@@ -11,6 +11,7 @@ from hub.store.application import Hub
 from hub.worker.rejected import pending, resend
 from hub.worker.worker import Worker
 from tests.cloudevents_spec import spec_decode
+from tests.gateway_key import TEST_GATEWAY
 from tests.unit.test_worker import app, log  # noqa: F401  (fixtures)
 
 
@@ -52,8 +53,8 @@ def test_the_rejected_log_and_what_resend_appends_are_binary_mode_cloudevents(
     worker.run_until_caught_up()
     not_logged, bad_time = pending(rejected)
     fixed = orjson.loads(good.value) | {"id": "0" * 63 + "9-v1"}
-    resend(log, rejected, [not_logged.ref])
-    resend(log, rejected, [bad_time.ref], fixed=orjson.dumps(fixed))
+    resend(log, rejected, [not_logged.ref], gateway=TEST_GATEWAY)
+    resend(log, rejected, [bad_time.ref], gateway=TEST_GATEWAY, fixed=orjson.dumps(fixed))
 
     records = every_entry(rejected)
     assert len(records) == 4
@@ -69,7 +70,10 @@ def test_the_rejected_log_and_what_resend_appends_are_binary_mode_cloudevents(
     assert len({spec_decode(r)["id"] for r in records}) == 4
 
     *_, as_it_was, corrected = log.scan(log.partition_of(good.key))
-    assert as_it_was.headers == (("ce_specversion", b"1.0"), ("trace", b"\xff"))
+    assert as_it_was.headers[:-1] == (("ce_specversion", b"1.0"), ("trace", b"\xff"))
+    assert as_it_was.headers[-1][0] == "hub-auth"  # signed as it goes again, after the others
+    assert TEST_GATEWAY.problem(as_it_was) is None
+    assert TEST_GATEWAY.problem(corrected) is None
     event = spec_decode(corrected)
     assert (event["id"], event["subject"]) == (fixed["id"], corrected.key)
     assert event["data"] == fixed

@@ -19,6 +19,7 @@ from hub.store.application import Hub
 from hub.worker.worker import Worker
 from projections.answering import prepare
 from schemas.place import Place
+from tests.gateway_key import TEST_GATEWAY
 from tests.unit.test_events import EXAMPLES, _event
 from tests.unit_keys import TEST_UNIT_KEYS
 
@@ -37,7 +38,7 @@ def hub(tmp_path: Path) -> tuple[Hub, Ingest, EmbeddedRecordKeys]:
     app = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     keys = EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
     log = EmbeddedLog(tmp_path / "log.sqlite")
-    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys)
+    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys, TEST_GATEWAY)
     events = [_record(1, 1), _record(2, 1), _record(3, 2), _record(4, 2)]
     events.append(_record(5, 2, "hub.objection.recorded.v1"))
     assert {o.status for o in ingest.submit("police-north", events)} == {"accepted"}

@@ -11,6 +11,7 @@ from hub.store.application import Hub
 from hub.worker.rejected import pending, resend
 from hub.worker.worker import Worker
 from schemas.errors import HubError
+from tests.gateway_key import TEST_GATEWAY
 from tests.unit.test_worker import app, log  # noqa: F401  (fixtures)
 
 
@@ -79,11 +80,11 @@ def test_a_fixed_entry_sent_again_is_applied_and_no_longer_pending(
     before = app.recorder.max_notification_id()
     [item] = pending(rejected)
     with pytest.raises(HubError, match=r"the fixed event for .*: recordedat"):
-        resend(log, rejected, [item.ref], fixed=orjson.dumps(bad))
+        resend(log, rejected, [item.ref], gateway=TEST_GATEWAY, fixed=orjson.dumps(bad))
     with pytest.raises(HubError, match="not a pending rejected entry: 9:9"):
-        resend(log, rejected, ["9:9"])
+        resend(log, rejected, ["9:9"], gateway=TEST_GATEWAY)
     fixed = bad | {"recordedat": good["recordedat"]}
-    assert resend(log, rejected, [item.ref], fixed=orjson.dumps(fixed)) == 1
+    assert resend(log, rejected, [item.ref], gateway=TEST_GATEWAY, fixed=orjson.dumps(fixed)) == 1
     assert pending(rejected) == []
     assert worker.run_until_caught_up() == 1
     assert app.recorder.max_notification_id() == (before or 0) + 1
@@ -99,7 +100,7 @@ def test_an_entry_sent_again_unchanged_is_refused_again_under_its_new_place(
     worker = Worker(app, log, rejected=rejected)
     worker.run_until_caught_up()
     [first] = pending(rejected)
-    resend(log, rejected, [first.ref])
+    resend(log, rejected, [first.ref], gateway=TEST_GATEWAY)
     worker.run_until_caught_up()
     [again] = pending(rejected)
     assert again.ref != first.ref

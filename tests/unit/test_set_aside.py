@@ -21,6 +21,7 @@ from hub.worker.worker import Worker
 from projections.answering import answer, prepare
 from schemas.logged import LoggedEvent
 from schemas.place import Place
+from tests.gateway_key import TEST_GATEWAY
 from tests.unit.test_projector import HUB_KEY, _record
 from tests.unit_keys import TEST_UNIT_KEYS
 
@@ -57,7 +58,7 @@ def parts(tmp_path: Path) -> tuple[Hub, Ingest, EmbeddedLog, EmbeddedLog, Embedd
     keys = EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
     log = EmbeddedLog(tmp_path / "log.sqlite")
     rejected = EmbeddedLog(tmp_path / "rejected.sqlite", partitions=1)
-    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys)
+    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys, TEST_GATEWAY)
     events = [_record(1, 1), _record(2, 1), _record(3, 2)]
     assert {o.status for o in ingest.submit("police-north", events)} == {"accepted"}
     return app, ingest, log, rejected, keys

@@ -13,6 +13,7 @@ from hub.keys.sqlite import EmbeddedRecordKeys
 from hub.log import EmbeddedLog, LogRecord
 from hub.store.application import Hub
 from hub.worker.worker import Worker, tracking_name
+from tests.gateway_key import TEST_GATEWAY
 from tests.unit.test_events import EXAMPLES, _event
 
 HUB_KEY = b"h" * 32
@@ -43,7 +44,9 @@ def app() -> Hub:
 def log(tmp_path: Path) -> EmbeddedLog:
     log = EmbeddedLog(tmp_path / "log.sqlite")
     keys = EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
-    ingest = Ingest(log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys, clock=lambda: CLOCK)
+    ingest = Ingest(
+        log, SqliteSeen(tmp_path / "seen.sqlite"), HUB_KEY, keys, TEST_GATEWAY, clock=lambda: CLOCK
+    )
     assert {o.status for o in ingest.submit("police-north", _events(30))} == {"accepted"}
     return log
 
