@@ -187,6 +187,7 @@ def test_every_cell_and_total_is_the_cell_key_method_worked_in_python(
         assert figure == expected(units, dims)[1], dims
 
 
+@pytest.mark.slow  # a few seconds: every count 1..threshold through every table
 def test_a_count_from_one_to_the_threshold_never_shows_as_such() -> None:
     for n in range(1, RULES.threshold + 1):
         for seed in range(12):
@@ -249,6 +250,7 @@ unit_lists = st.lists(
 cut_choices = st.lists(st.sampled_from(COLUMNS), unique=True, max_size=3)
 
 
+@pytest.mark.slow  # forty drawn places: a few seconds
 @settings(max_examples=40, deadline=None)
 @given(unit_lists, rule_sets, cut_choices)
 def test_no_figure_is_small_or_further_than_max_noise_and_rounding_from_the_truth(
@@ -264,6 +266,7 @@ def test_no_figure_is_small_or_further_than_max_noise_and_rounding_from_the_trut
         assert abs(figure - exact) <= rules.max_noise + rules.rounding_base // 2
 
 
+@pytest.mark.slow  # twenty-five drawn pairs of places, each replayed: a few seconds
 @settings(max_examples=25, deadline=None)
 @given(unit_lists, unit_lists, cut_choices)
 def test_a_cell_keeps_its_figure_across_tables_an_unrelated_load_and_a_fresh_replay(
