@@ -77,11 +77,6 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaService]:
         subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(kafka: KafkaService) -> str:
-    return kafka.bootstrap
-
-
 @pytest.fixture(autouse=True)
 def _kafka_for_contract(request: pytest.FixtureRequest) -> None:
     """Give the Kafka contract class its broker (session-scoped) without touching other tests."""

@@ -30,8 +30,7 @@ from hub.enrolment.client_files import check_free, write_client_files
 from hub.enrolment.grants import (
     HUB_PRINCIPAL,
     RECEIPT_PARTITIONS,
-    every_acl,
-    everything_of,
+    acls_of,
     grants,
     principal,
 )
@@ -136,7 +135,7 @@ class Broker:
         had = bool(self._enrolled([agency]))
         if had:
             self._alter(UserScramCredentialDeletion(agency, MECHANISM))
-        results = self._call(self._admin.delete_acls, [everything_of(agency)])
+        results = self._call(self._admin.delete_acls, [acls_of(agency)])
         deleted = 0
         for _filter, matched, error in results:
             if _failed(error):
@@ -147,7 +146,7 @@ class Broker:
     def agencies(self, place: Place) -> list[AgencyOnBroker]:
         """Every agency of the place, and any other enrolled user, as the broker has them."""
         users = self._enrolled(None)
-        acls, error = self._call(self._admin.describe_acls, every_acl())
+        acls, error = self._call(self._admin.describe_acls, acls_of())
         if _failed(error):
             raise BrokerError(f"listing the ACLs failed: {error}")
         topics = set(self._call(self._admin.list_topics))

@@ -40,8 +40,8 @@ def check_free(out: Path, agency: str) -> None:
 def write_client_files(
     out: Path, agency: str, password: str, hub: KafkaConnection
 ) -> tuple[Path, Path]:
-    """Write the agency's two configurations (0600) and the CA beside them."""
-    check_free(out, agency)
+    """Write the agency's two configurations (0600, each opened to be made, never replaced:
+    `check_free` first says why) and the CA beside them."""
     out.mkdir(parents=True, exist_ok=True)
     ca = _copy_ca(out, hub)
     protocol = "SASL_SSL" if hub.protocol in {"SSL", "SASL_SSL"} else "SASL_PLAINTEXT"

@@ -79,21 +79,11 @@ def grants(agency: str) -> list[Grant]:
     ]
 
 
-def everything_of(agency: str) -> ACLFilter:
-    """A filter matching every ACL of the agency's principal, whatever it grants."""
+def acls_of(agency: str | None = None) -> ACLFilter:
+    """A filter matching every ACL of the agency's principal (None: of every principal),
+    whatever it grants."""
     return ACLFilter(
-        principal=principal(agency),
-        host=None,
-        operation=ACLOperation.ANY,
-        permission_type=ACLPermissionType.ANY,
-        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
-    )
-
-
-def every_acl() -> ACLFilter:
-    """A filter matching every ACL on the broker."""
-    return ACLFilter(
-        principal=None,
+        principal=None if agency is None else principal(agency),
         host=None,
         operation=ACLOperation.ANY,
         permission_type=ACLPermissionType.ANY,

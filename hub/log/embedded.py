@@ -48,6 +48,8 @@ from hub.log.port import (
     LogError,
     LogRecord,
     check_record,
+    headers_as_text,
+    headers_from_text,
 )
 
 FORMAT = 2
@@ -109,14 +111,14 @@ def encode_headers(headers: Headers) -> bytes | None:
     """The `headers` column of a record: [[name, Latin-1 text of the value], ...], or NULL."""
     if not headers:
         return None
-    return orjson.dumps([(name, value.decode("latin-1")) for name, value in headers])
+    return orjson.dumps(headers_as_text(headers))
 
 
 def decode_headers(column: bytes | None) -> Headers:
     """The headers a `headers` column holds (`encode_headers` undone)."""
     if column is None:
         return ()
-    return tuple((name, value.encode("latin-1")) for name, value in orjson.loads(column))
+    return headers_from_text(orjson.loads(column))
 
 
 def _last_offsets_query(partitions: int) -> str:

@@ -18,6 +18,7 @@ is left to the hub's own choices. Errors name the file and the setting, never a 
 import re
 import ssl
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ class KafkaConnection:
     bootstrap: str
     protocol: str = "PLAINTEXT"
     mechanism: str | None = None
-    username: str | None = field(default=None)
+    username: str | None = None
     password: str | None = field(default=None, repr=False)
     cafile: Path | None = None
     cadata: str | None = field(default=None, repr=False)
@@ -119,11 +120,6 @@ class KafkaConnection:
             check_hostname=algorithm == "https",
         )
 
-    @property
-    def principal(self) -> str | None:
-        """The user this connection authenticates as (None without SASL)."""
-        return self.username
-
     def options(self) -> dict[str, Any]:
         """kafka-python's keyword arguments for this connection (any client class)."""
         options: dict[str, Any] = {
@@ -137,12 +133,17 @@ class KafkaConnection:
                 "sasl_plain_password": self.password,
             }
         if self.protocol in {"SSL", "SASL_SSL"}:
-            context = ssl.create_default_context(
-                cafile=str(self.cafile) if self.cafile else None, cadata=self.cadata
-            )
-            context.check_hostname = self.check_hostname
-            options["ssl_context"] = context
+            options["ssl_context"] = self._tls
         return options
+
+    @cached_property
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context of every client of this connection: the CA read once."""
+        context = ssl.create_default_context(
+            cafile=str(self.cafile) if self.cafile else None, cadata=self.cadata
+        )
+        context.check_hostname = self.check_hostname
+        return context
 
     def describe(self) -> str:
         """For people to read: the address, the protocol and the principal (no password)."""

@@ -23,6 +23,21 @@ from typing import Self
 from schemas.errors import HubError
 
 Headers = tuple[tuple[str, bytes], ...]
+
+
+def headers_as_text(headers: Headers) -> list[tuple[str, str]]:
+    """Headers for a JSON document: each value as Latin-1 text (every byte one code point, so
+    `headers_from_text` gives the very bytes back)."""
+    return [(name, value.decode("latin-1")) for name, value in headers]
+
+
+def headers_from_text(pairs: object) -> Headers:
+    """`headers_as_text` undone; anything but a list of pairs gives no headers."""
+    if not isinstance(pairs, list):
+        return ()
+    return tuple((str(name), str(value).encode("latin-1")) for name, value in pairs)
+
+
 """A record's headers, as Kafka's: (name, value) pairs in order; a name may repeat."""
 
 DEFAULT_PARTITIONS = 6

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from hub.log import Authenticator, EventLog, Headers, LogEntry, LogRecord
 from hub.log.authenticator import HEADER as AUTH_HEADER
+from hub.log.port import headers_as_text, headers_from_text
 from schemas.base import format_rfc3339
 from schemas.errors import HubError
 from schemas.logged import LoggedEvent
@@ -86,8 +87,7 @@ def rejection(log: str, entry: LogEntry, field: str, reason: str, at: datetime) 
         "reason": reason,
         "at": when,
         "value": entry.value.decode("utf-8", "backslashreplace"),
-        # Latin-1: every byte one code point, so the headers come back exactly.
-        "headers": [(name, value.decode("latin-1")) for name, value in entry.headers],
+        "headers": headers_as_text(entry.headers),
     }
     return LogRecord(ref, orjson.dumps(document), binding_headers(ref, "rejected", when))
 
@@ -108,7 +108,7 @@ def pending(rejected: EventLog) -> list[Rejected]:
             str(doc["reason"]),
             str(doc["at"]),
             str(doc["value"]).encode("utf-8"),
-            _headers(doc.get("headers")),
+            headers_from_text(doc.get("headers")),
         )
         for ref, doc in latest.items()
         if doc is not None
@@ -170,9 +170,3 @@ def _resent_headers(item: Rejected) -> Headers:
         return LoggedEvent.model_validate_json(item.value).binding_headers()
     except ValidationError:
         return item.headers
-
-
-def _headers(kept: object) -> Headers:
-    if not isinstance(kept, list):
-        return ()
-    return tuple((str(name), str(value).encode("latin-1")) for name, value in kept)

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
 from hub.log.kafka_client import KafkaConnection
+from hub.settings import TOPIC
 from tests.conftest import FIXTURES, KafkaService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +95,41 @@ def enrolled(kafka: KafkaService, tmp_path_factory: pytest.TempPathFactory) -> I
     finally:
         for agency in (A, B, C):
             hub_command(kafka, "agencies", "revoke", agency)
+
+
+def consume(enrolled: Enrolled, agency: str, topic: str, group: str) -> CompletedProcess[str]:
+    """Kafka's ConsoleConsumer as `agency` (its Java file), `topic` from the beginning in
+    `group`, until 8 s pass with nothing new."""
+    return console(
+        enrolled.kafka,
+        CONSUMER,
+        "--bootstrap-server",
+        enrolled.kafka.bootstrap,
+        "--consumer.config",
+        str(enrolled.java(agency)),
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--from-beginning",
+        "--timeout-ms",
+        "8000",
+    )
+
+
+def acl_command(
+    kafka: KafkaService, listener: str, address: str, config: Path, *what: str
+) -> CompletedProcess[str]:
+    """Kafka's AclCommand through `listener` (`--bootstrap-server` or `--bootstrap-controller`)
+    at `address`, authenticated by `config`, doing `what` (by default: grant agency A everything
+    on the hub's log)."""
+    asked = what or (
+        "--add",
+        "--allow-principal",
+        f"User:{A}",
+        "--operation",
+        "All",
+        "--topic",
+        TOPIC,
+    )
+    return console(kafka, ACLS, listener, address, "--command-config", str(config), *asked)

@@ -17,21 +17,21 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from hub.enrolment.grants import every_acl, grants
+from hub.enrolment.grants import acls_of, grants
 from hub.log.kafka import KafkaLog
 from hub.log.kafka_client import KafkaConnection
 from hub.settings import REJECTED_TOPIC, TOPIC, inbound_topic, receipts_topic
 from tests.conftest import KafkaService
 from tests.integration.kafka_principals import (
-    ACLS,
-    CONSUMER,
     PLACE,
     PRODUCER,
     A,
     B,
     C,
     Enrolled,
+    acl_command,
     console,
+    consume,
     hub_command,
     said,
 )
@@ -166,21 +166,7 @@ def test_an_agency_reads_its_own_receipts_and_nothing_else(enrolled: Enrolled) -
             polled_for(other_group, 10)
     finally:
         other_group.close()
-    read = console(
-        enrolled.kafka,
-        CONSUMER,
-        "--bootstrap-server",
-        enrolled.kafka.bootstrap,
-        "--consumer.config",
-        str(enrolled.java(A)),
-        "--topic",
-        receipts_topic(B),
-        "--group",
-        f"{A}.console",
-        "--from-beginning",
-        "--timeout-ms",
-        "8000",
-    )
+    read = consume(enrolled, A, receipts_topic(B), f"{A}.console")
     assert "TopicAuthorizationException" in said(read), said(read)[-2000:]
 
 
@@ -199,20 +185,8 @@ def test_nothing_but_the_hub_changes_an_acl_or_a_credential(enrolled: Enrolled) 
     finally:
         admin.close()
     # On the broker listener through Kafka's own AclCommand, as the agency:
-    added = console(
-        enrolled.kafka,
-        ACLS,
-        "--bootstrap-server",
-        enrolled.kafka.bootstrap,
-        "--command-config",
-        str(enrolled.java(A)),
-        "--add",
-        "--allow-principal",
-        f"User:{A}",
-        "--operation",
-        "All",
-        "--topic",
-        TOPIC,
+    added = acl_command(
+        enrolled.kafka, "--bootstrap-server", enrolled.kafka.bootstrap, enrolled.java(A)
     )
     assert "ClusterAuthorizationException" in said(added), said(added)[-2000:]
     run = enrolled.kafka.run
@@ -229,37 +203,19 @@ def test_nothing_but_the_hub_changes_an_acl_or_a_credential(enrolled: Enrolled) 
     anonymous = enrolled.folder / "anonymous.properties"
     anonymous.write_text("security.protocol=PLAINTEXT\nrequest.timeout.ms=5000\n")
     for config, refusal in ((as_agency, "SaslAuthenticationException"), (anonymous, "Exception")):
-        tried = console(
-            enrolled.kafka,
-            ACLS,
-            "--bootstrap-controller",
-            controller,
-            "--command-config",
-            str(config),
-            "--add",
-            "--allow-principal",
-            f"User:{A}",
-            "--operation",
-            "All",
-            "--topic",
-            TOPIC,
-        )
+        tried = acl_command(enrolled.kafka, "--bootstrap-controller", controller, config)
         assert refusal in said(tried), said(tried)[-2000:]
-    listed = console(  # the control: the hub itself may, on the controller listener
+    listed = acl_command(  # the control: the hub itself may, on the controller listener
         enrolled.kafka,
-        ACLS,
         "--bootstrap-controller",
         controller,
-        "--command-config",
-        str(run / "hub-controller.properties"),
-        "--list",
-        "--topic",
-        TOPIC,
+        run / "hub-controller.properties",
+        *("--list", "--topic", TOPIC),
     )
     assert listed.returncode == 0, listed.stderr[-2000:]
     hub = KafkaAdminClient(**enrolled.kafka.connection.options())
     try:
-        acls, _ = hub.describe_acls(every_acl())
+        acls, _ = hub.describe_acls(acls_of())
     finally:
         hub.close()
     assert not [acl for acl in acls if acl.resource_pattern.resource_name == TOPIC]

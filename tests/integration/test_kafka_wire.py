@@ -19,7 +19,7 @@ from hub.settings import Settings, inbound_topic, receipts_topic
 from schemas.events import AgencyEventAdapter
 from schemas.kafka_binding import decode, to_binary, to_structured
 from tests.cloudevents_spec import spec_decode
-from tests.integration.kafka_principals import CONSUMER, PRODUCER, A, B, Enrolled, console, said
+from tests.integration.kafka_principals import PRODUCER, A, B, Enrolled, console, consume, said
 
 PERSON, RECORD = "ab" * 32, "cd" * 32
 
@@ -101,21 +101,8 @@ def test_kafkas_console_producer_writes_binary_and_structured_records(
 def test_kafkas_console_consumer_reads_the_agencys_receipts(enrolled: Enrolled) -> None:
     with KafkaLog(enrolled.kafka.connection, receipts_topic(A), partitions=1) as receipts:
         there = receipts.end_offsets()[0]
-    read = console(
-        enrolled.kafka,
-        CONSUMER,
-        "--bootstrap-server",
-        enrolled.kafka.bootstrap,
-        "--consumer.config",
-        str(enrolled.java(A)),
-        "--topic",
-        receipts_topic(A),
-        "--group",
-        f"{A}.receipts-{uuid.uuid4().hex[:8]}",  # a new group: it starts at the beginning
-        "--from-beginning",
-        "--timeout-ms",
-        "8000",
-    )
+    # A new group each run: it starts at the beginning.
+    read = consume(enrolled, A, receipts_topic(A), f"{A}.receipts-{uuid.uuid4().hex[:8]}")
     assert f"Processed a total of {there} messages" in said(read), said(read)[-2000:]
     assert "AuthorizationException" not in said(read)
 
