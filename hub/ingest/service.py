@@ -38,7 +38,7 @@ from hub.ingest.guard import identifier_kind
 from hub.ingest.seen import Seen
 from hub.keys.port import Record, RecordKeys
 from hub.keys.sealing import seal
-from hub.log import Authenticator, EventLog
+from hub.log import Authenticator, EventLog, LogRecord
 from schemas.errors import HubError
 from schemas.events import AnyAgencyEvent, RecordLink, agency_urn, event_id
 from schemas.logged import LoggedEvent
@@ -83,6 +83,19 @@ class Ingest:
     ) -> list[Outcome]:
         """`submit` for a batch already through `validated` (the API's): each event its
         model, or the rejection it already has."""
+        prepared = self.prepare(agency, checked)
+        if prepared.records:
+            self._log.append(prepared.records)
+        self.settle(prepared)
+        return prepared.outcomes
+
+    def prepare(
+        self, agency: str, checked: Sequence[AnyAgencyEvent | Outcome]
+    ) -> "Prepared":
+        """Everything of `submit_validated` but the append: each event's outcome, and the
+        signed records of those accepted. Their record keys are made now (before any commit);
+        nothing is marked seen until `settle`. The gateway appends the records in its own
+        Kafka transaction and settles after it commits."""
         outcomes: list[Outcome | None] = [None] * len(checked)
         pending: dict[tuple[str, str], tuple[int, _Staged]] = {}
         for index, event in self._checked(agency, checked, outcomes):
@@ -99,15 +112,27 @@ class Ingest:
         for key in [k for k, (_, s) in pending.items() if _record(s) not in keys]:
             index, _ = pending.pop(key)
             outcomes[index] = Outcome("rejected", checked[index].id, "recordref", ERASED)
+        records: list[LogRecord] = []
         if pending:
             recorded_at = self._clock()
             entries = [_logged(s, keys[_record(s)], recorded_at) for _, s in pending.values()]
             signed = self._signed
-            self._log.append([signed(e.subject, e.to_json(), e.binding_headers()) for e in entries])
-            self._seen.remember(list(pending))
+            records = [signed(e.subject, e.to_json(), e.binding_headers()) for e in entries]
         for index, _ in pending.values():
             outcomes[index] = Outcome("accepted", checked[index].id)
-        return [o if o is not None else Outcome("rejected", reason="not checked") for o in outcomes]
+        return Prepared(
+            [o if o is not None else Outcome("rejected", reason="not checked") for o in outcomes],
+            records,
+            list(pending),
+            {_record(s) for _, s in pending.values()},
+        )
+
+    def settle(self, prepared: "Prepared") -> None:
+        """After `prepared.records` are safely in the log: mark its events seen (a repeat from
+        now on is a duplicate) and its record keys in use (never swept)."""
+        if prepared.accepted:
+            self._seen.remember(prepared.accepted)
+            self._keys.confirm(prepared.used)
 
     def _checked(
         self,
@@ -152,6 +177,19 @@ class Ingest:
             recordref,
             data.model_copy(update=again) if again else data,
         )
+
+
+class Prepared(NamedTuple):
+    """A batch through `Ingest.prepare`: what to append, and what to settle once appended."""
+
+    outcomes: list[Outcome]
+    """One per event, in the order given."""
+    records: list[LogRecord]
+    """The accepted events' log records, signed (empty if none was accepted)."""
+    accepted: list[tuple[str, str]]
+    """Their (source, hub event id) pairs, for the duplicate set."""
+    used: set[Record]
+    """Their records, whose keys they are sealed under."""
 
 
 class _Staged(NamedTuple):

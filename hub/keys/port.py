@@ -32,6 +32,18 @@ class RecordKeys(ABC):
         record is left out: it stays erased."""
 
     @abstractmethod
+    def confirm(self, records: Collection[Record]) -> None:
+        """Mark the keys of `records` in use: an event sealed under each is safely in the log.
+        A key `get_or_create` made stays pending until then; an unknown, erased or already
+        confirmed record is left as it is."""
+
+    @abstractmethod
+    def sweep(self, made_before: datetime) -> int:
+        """Delete every key still pending that was made before `made_before` (no event in
+        the log uses it: the caller has made sure); return how many. No erasure is kept:
+        nothing was ever sealed under them."""
+
+    @abstractmethod
     def get(self, records: Collection[Record]) -> dict[Record, bytes]:
         """The keys of those `records` that have one (unknown and erased ones left out)."""
 
