@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hub.access.keys import KeyStore
 from hub.audit.auditor import Audit, Checkpointer
 from hub.erasure.erase import Erasure, erase
+from hub.gateway import Gateway
 from hub.ingest.seen import SqliteSeen
 from hub.ingest.service import Ingest
 from hub.keys.port import RecordKeys
@@ -235,6 +236,39 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
             audit,
             authenticator,
         )
+
+
+@contextmanager
+def open_gateway(settings: Settings, instance: str = "1") -> Iterator[Gateway]:
+    """A gateway (`hub.gateway`) on the settings' Kafka broker: the hub's ingest (its key, the
+    record keys and duplicate set beside the settings' store, the gateway key) without the
+    event store, which the gateway never touches."""
+    connection = settings.kafka
+    if connection is None:
+        raise HubError(
+            "the gateway reads agencies' inbound Kafka topics: give --kafka HOST:PORT or "
+            "--client-config hub.properties (the embedded default has no gateway)",
+            field="kafka",
+        )
+    with private_files(), ExitStack() as stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        log, rejected = open_logs(settings)  # the topics made where absent
+        stack.callback(log.close)
+        rejected.close()
+        seen = SqliteSeen(settings.folder.seen)
+        stack.callback(seen.close)
+        record_keys = open_record_keys(settings, stack)
+        ingest = Ingest(log, seen, hub_key(settings), record_keys, gateway(settings))
+        the_gateway = Gateway(
+            connection,
+            ingest,
+            instance,
+            settings.gateway_group,
+            settings.topic,
+            settings.partitions,
+        )
+        stack.callback(the_gateway.close)
+        yield the_gateway
 
 
 def open_projections(hub: Runtime, place: Place) -> Projections:

@@ -33,6 +33,8 @@ REJECTED_TOPIC = "hub.events.rejected.v1"
 """The log of entries the worker could not apply, each with its reason."""
 WORKER_GROUP = "hub-worker"
 """The reader group of the workers applying the log to the store."""
+GATEWAY_GROUP = "hub-gateway"
+"""The consumer group of the gateways reading the agencies' inbound topics."""
 
 
 def inbound_topic(agency: str) -> str:
@@ -181,6 +183,8 @@ class Settings(BaseSettings):
     topic: str = TOPIC
     rejected_topic: str = REJECTED_TOPIC
     worker_group: str = WORKER_GROUP
+    gateway_group: str = GATEWAY_GROUP
+    """The gateways' consumer group over the inbound topics (`HUB_GATEWAY_GROUP`)."""
     api_max_body: int = 5 * 1024 * 1024
     """The largest request body any route takes, in bytes (413 past it, before it is parsed)."""
     api_max_batch: int = 1000

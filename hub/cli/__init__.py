@@ -13,6 +13,7 @@ from rich.markup import escape
 from hub.cli import answers, disclosure, place, records
 from hub.cli.audit import audit_app
 from hub.cli.common import errors
+from hub.cli.gateway import gateway
 from hub.cli.kafka import agencies_app, kafka_app
 from hub.cli.keys import keys_app
 from hub.settings import private_files
@@ -33,6 +34,7 @@ app.command(name="publish")(records.publish_command)
 app.command()(answers.serve)
 app.add_typer(keys_app, name="keys")
 app.command()(records.worker)
+app.command()(gateway)
 app.add_typer(records.rejected_app, name="rejected")
 app.command()(records.erase)
 app.add_typer(audit_app, name="audit")

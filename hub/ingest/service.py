@@ -89,9 +89,7 @@ class Ingest:
         self.settle(prepared)
         return prepared.outcomes
 
-    def prepare(
-        self, agency: str, checked: Sequence[AnyAgencyEvent | Outcome]
-    ) -> "Prepared":
+    def prepare(self, agency: str, checked: Sequence[AnyAgencyEvent | Outcome]) -> "Prepared":
         """Everything of `submit_validated` but the append: each event's outcome, and the
         signed records of those accepted. Their record keys are made now (before any commit);
         nothing is marked seen until `settle`. The gateway appends the records in its own

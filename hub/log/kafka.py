@@ -5,9 +5,12 @@
 
 Records go to `partition_for(key)` explicitly (the same function as the embedded log), so one
 person's events stay in order on one partition whatever the client's own partitioner. The
-producer waits for every in-sync replica (`acks=all`) and retries. Offsets are Kafka's own,
-dense from 0 (no transactions, so no control records between them). A record's headers go with
-it as Kafka record headers and come back in order (`LogRecord.headers`).
+producer waits for every in-sync replica (`acks=all`) and retries. Offsets are Kafka's own.
+The gateway (`hub.gateway`) writes in transactions, so every reader here is `read_committed`:
+it is given only committed records, the end it sees is the last stable offset, and the
+offsets a transaction's marker or an aborted record takes are passed without an entry (`skip`,
+`GroupConsumer.position`). A record's headers go with it as Kafka record headers and come back
+in order (`LogRecord.headers`).
 
 Readers join a consumer group (`consumer("hub-worker", start_of)`): Kafka shares the partitions
 among the group's members, and a member newly given a partition reads it from the position its
@@ -46,6 +49,8 @@ from hub.log.port import (
 TOPIC = "hub.events.v1"
 DELIVERY_TIMEOUT_MS = 60_000
 """How long the producer keeps trying one batch (a broker restart takes a few seconds)."""
+READ_COMMITTED = "read_committed"
+"""Every reader's isolation: what an open or aborted transaction wrote is never read."""
 SESSION_TIMEOUT_MS = 6000
 """The broker's smallest allowed (`group.min.session.timeout.ms`): a dead member is noticed fast."""
 
@@ -82,6 +87,7 @@ class KafkaLog(EventLog):
                 enable_auto_commit=False,
                 group_id=None,
                 reconnect_backoff_max_ms=1000,
+                isolation_level=READ_COMMITTED,
             )
         except KafkaError as error:
             raise LogError(f"cannot reach {connection.describe()}: {error}") from error
@@ -130,21 +136,42 @@ class KafkaLog(EventLog):
         self.check_read(partition, start, limit)
         tp = TopicPartition(self.topic, partition)
         end = min(self._end(tp), start + limit)
-        if start >= end:
-            return []
-        self._consumer.assign([tp])
-        self._consumer.seek(tp, start)
         entries: list[LogEntry] = []
-        while not entries or entries[-1].offset + 1 < end:
-            polled: dict[Any, list[Any]] = self._consumer.poll(
-                timeout_ms=int(self._timeout * 1000), max_records=end - start - len(entries)
+        if start >= end:
+            return entries
+        self._seek(tp, start)
+        consumer = self._consumer
+        deadline = time.monotonic() + self._timeout
+        # Until the consumer's position passes the end: offsets a transaction marker or an
+        # aborted record takes give no entry, so counting entries would never get there.
+        while consumer.position(tp) < end:
+            polled: dict[Any, list[Any]] = consumer.poll(
+                timeout_ms=200, max_records=max(1, limit - len(entries))
             )
-            if not polled:
+            entries += [_entry(partition, m) for m in polled.get(tp, []) if m.offset < end]
+            if time.monotonic() > deadline:
                 raise LogError(f"reading {self.topic} partition {partition} timed out")
-            for message in polled.get(tp, []):
-                if message.offset < end:
-                    entries.append(_entry(partition, message))
         return entries
+
+    def skip(self, partition: int, start: int) -> int:
+        self.check_partition(partition)
+        tp = TopicPartition(self.topic, partition)
+        end = self._end(tp)
+        if start >= end:
+            return start
+        self._seek(tp, start)
+        consumer = self._consumer
+        deadline = time.monotonic() + self._timeout
+        while consumer.position(tp) < end:
+            if consumer.poll(timeout_ms=200, max_records=1).get(tp):
+                return start  # an entry follows: nothing to skip
+            if time.monotonic() > deadline:
+                raise LogError(f"reading {self.topic} partition {partition} timed out")
+        return int(consumer.position(tp))
+
+    def _seek(self, tp: TopicPartition, offset: int) -> None:
+        self._consumer.assign([tp])
+        self._consumer.seek(tp, offset)
 
     def consumer(
         self, group: str, start_of: StartOf, revoked: Revoked | None = None
@@ -206,6 +233,7 @@ class GroupConsumer(LogConsumer):
                 auto_offset_reset="earliest",
                 session_timeout_ms=SESSION_TIMEOUT_MS,
                 heartbeat_interval_ms=SESSION_TIMEOUT_MS // 6,
+                isolation_level=READ_COMMITTED,
             )
             self.consumer.subscribe([log.topic], listener=_Positions(self, start_of, revoked))
         except KafkaError as error:
@@ -232,6 +260,9 @@ class GroupConsumer(LogConsumer):
 
     def assigned(self) -> set[int]:
         return {tp.partition for tp in self.consumer.assignment()}
+
+    def position(self, partition: int) -> int:
+        return int(self.consumer.position(TopicPartition(self._topic, partition)))
 
     def close(self) -> None:
         if not self._closed:

@@ -2,9 +2,11 @@
 
 The model is Kafka's, so the Kafka and embedded adapters are interchangeable: a log has a fixed
 number of partitions; a record's key alone decides its partition (`partition_for`), so one
-person's events stay in order on one partition; within a partition, offsets are dense from 0.
-The log keeps no reader positions: a reader records, per partition, the next offset it needs
-(in the same transaction as what it writes) and reads from there after a restart.
+person's events stay in order on one partition; within a partition, offsets increase from 0
+(dense on the embedded log; on Kafka a transaction's commit marker takes an offset no reader is
+given, and an aborted transaction's records are never given: `skip` passes them). The log keeps
+no reader positions: a reader records, per partition, the next offset it needs (in the same
+transaction as what it writes) and reads from there after a restart.
 
     with EmbeddedLog(Path("hub-data/log.sqlite")) as log:
         log.append([LogRecord(key=pseudonym, value=event_json, headers=headers)])  # all or none
@@ -63,7 +65,7 @@ class LogRecord:
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """What is read: a record and its place in the log (partition, dense offset from 0)."""
+    """What is read: a record and its place in the log (partition, offset: increasing from 0)."""
 
     partition: int
     offset: int
@@ -142,6 +144,12 @@ class LogConsumer(ABC):
         """The partitions this member reads now."""
 
     @abstractmethod
+    def position(self, partition: int) -> int:
+        """The offset this member reads `partition` from next: after the last entry it gave,
+        or past what only a reader never sees (Kafka's transaction markers, aborted records)
+        once it has read past them. Entries it gives always follow on from here."""
+
+    @abstractmethod
     def close(self) -> None:
         """Leave the group; closing twice is harmless."""
 
@@ -178,6 +186,9 @@ class SoleConsumer(LogConsumer):
 
     def assigned(self) -> set[int]:
         return set(self._next)
+
+    def position(self, partition: int) -> int:
+        return self._next[partition]
 
     def close(self) -> None:
         pass
@@ -216,6 +227,13 @@ class EventLog(ABC):
     ) -> LogConsumer:
         """Join the reader group `group`; this default reads every partition alone."""
         return SoleConsumer(self, start_of)
+
+    def skip(self, partition: int, start: int) -> int:
+        """Where a reader at `start` of `partition` stands once past what no reader is given
+        (Kafka's transaction markers and aborted records): `start` if an entry follows (or
+        nothing does), else the offset after them. This default is for a log without them."""
+        self.check_partition(partition)
+        return start
 
     def scan(self, partition: int, page: int = 1000) -> Iterator[LogEntry]:
         """Every entry of `partition` there now, in offset order, read a page at a time."""

@@ -29,6 +29,7 @@ log the hub wrote into a second store (a reference run), never for applying a lo
 write to.
 """
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -101,10 +102,20 @@ class Worker:
 
     def step(self, partition: int) -> int:
         """Apply one batch of `partition` read from its position; return how many entries."""
-        entries = self.log.read(partition, self.next_offset(partition), self.batch_size)
+        start = self.next_offset(partition)
+        entries = self.log.read(partition, start, self.batch_size)
         if entries:
             self.apply(partition, entries)
+        else:
+            self._pass(partition, start, self.log.skip(partition, start))
         return len(entries)
+
+    def _pass(self, partition: int, start: int, past: int) -> None:
+        """Move the position of `partition` from `start` to `past` with nothing to apply in
+        between (only Kafka's transaction markers or aborted records), so the lag reaches 0."""
+        if past > start:
+            with contextlib.suppress(IntegrityError):  # another worker moved it on first
+                self.app.events.put([], tracking=Tracking(tracking_name(self.log, partition), past))
 
     def apply(self, partition: int, entries: list[LogEntry]) -> None:
         """Apply consecutive `entries` of `partition`, which start at its position, and save
@@ -217,6 +228,8 @@ class Worker:
         try:
             while not stop():
                 polled = consumer.poll(poll_s, self.batch_size)
+                if not polled:
+                    self._pass_idle(consumer)
                 for partition, entries in polled.items():
                     total += self._apply_polled(consumer, partition, entries)
                     if progress is not None:
@@ -225,17 +238,23 @@ class Worker:
             consumer.close()
         return total
 
+    def _pass_idle(self, consumer: LogConsumer) -> None:
+        """With nothing to read, move each assigned partition's position to the consumer's
+        where it has read past transaction markers alone (`_pass`)."""
+        for partition in consumer.assigned():
+            self._pass(partition, self.next_offset(partition), consumer.position(partition))
+
     def _start_of(self, partition: int) -> int:
         self.forget({partition})
         return self.next_offset(partition)
 
     def _apply_polled(self, consumer: LogConsumer, partition: int, entries: list[LogEntry]) -> int:
         start = self.next_offset(partition)
+        # The consumer's entries follow on from its position, which is the store's (it was
+        # sought there on assignment and after every conflict). They need not start at it:
+        # a transaction's marker takes an offset between two entries.
         entries = [e for e in entries if e.offset >= start]
         if not entries:
-            return 0
-        if entries[0].offset != start:  # not read from the position: read again from it
-            consumer.seek(partition, start)
             return 0
         try:
             self.apply(partition, entries)

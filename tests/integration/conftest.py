@@ -50,6 +50,7 @@ def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
                 "topic": f"hub.events.v1.{tag}",
                 "rejected_topic": f"hub.events.rejected.v1.{tag}",
                 "worker_group": f"hub-worker-{tag}",
+                "gateway_group": f"hub-gateway-{tag}",
             }
         if store == "postgres":
             env = request.getfixturevalue("postgres_env")
@@ -67,6 +68,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "HUB_TOPIC": settings.topic,
         "HUB_REJECTED_TOPIC": settings.rejected_topic,
         "HUB_WORKER_GROUP": settings.worker_group,
+        "HUB_GATEWAY_GROUP": settings.gateway_group,
         "HUB_STORE": settings.store,
     }
     if settings.keys_dir is not None:

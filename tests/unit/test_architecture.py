@@ -35,6 +35,14 @@ STAGES: dict[str, set[str]] = {
     },
     "hub/erasure": {"schemas", "hub/settings.py", "hub/keys", "hub/store", "hub/projection"},
     "hub/enrolment": {"schemas", "hub/log", "hub/settings.py"},
+    "hub/gateway": {
+        "schemas",
+        "connectors",
+        "hub/log",
+        "hub/settings.py",
+        "hub/keys",
+        "hub/ingest",
+    },
 }
 BEFORE_WIRING = set(STAGES)
 STAGES |= {
