@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 TRANSACTION_TIMEOUT_MS = 20_000
 """How long an open transaction may last before the broker aborts it: readers wait behind an
 open one, so a gateway that dies and is not started again holds them up this long at most."""
+PREPARED_FOR_AT_MOST_S = 60.0
+"""A batch prepared longer ago than this is aborted and read again, never committed: its record
+keys may be swept as unused an hour after they were made (`hub.worker.sweep`)."""
 FAILURES_IN_A_ROW = 5
 """Transactions that may fail in a row (the broker restarting) before the gateway gives up."""
 
@@ -143,10 +146,11 @@ class Gateway:
         at = self._clock()
         batches = [InboundBatch.of(tp.topic, tp.partition, ms) for tp, ms in polled.items()]
         decided: list[tuple[InboundBatch, Prepared]] = []
+        began = time.monotonic()
         try:
             for batch in batches:
                 decided.append((batch, self.ingest.prepare(agency_of(batch.topic), batch.checked)))
-            self._commit(polled, decided, at)
+            self._commit(polled, decided, at, began)
         except ProducerFencedError as error:
             raise GatewayError(
                 f"fenced: another gateway runs as {self.transactional_id} (give each its own "
@@ -168,6 +172,7 @@ class Gateway:
         polled: dict[Any, list[Any]],
         decided: list[tuple[InboundBatch, Prepared]],
         at: datetime,
+        began: float,
     ) -> None:
         producer = self._producer
         producer.begin_transaction()
@@ -188,6 +193,8 @@ class Gateway:
             for tp, messages in polled.items()
         }
         producer.send_offsets_to_transaction(offsets, self._consumer.group_metadata())
+        if time.monotonic() - began > PREPARED_FOR_AT_MOST_S:
+            raise LogError("the batch was prepared too long ago (the process stalled): read again")
         producer.commit_transaction()
 
     def _abort(self, polled: dict[Any, list[Any]]) -> None:

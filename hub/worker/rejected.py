@@ -170,3 +170,15 @@ def _resent_headers(item: Rejected) -> Headers:
         return LoggedEvent.model_validate_json(item.value).binding_headers()
     except ValidationError:
         return item.headers
+
+
+def logged_event(entry: LogEntry) -> tuple[LoggedEvent | None, tuple[str, str] | None]:
+    """The entry as a logged event (validated once, from its bytes), or the (field, reason) it
+    is refused for."""
+    try:
+        logged = LoggedEvent.model_validate_json(entry.value)
+    except ValidationError as error:
+        return None, describe(error)[0]
+    if logged.subject != entry.key:
+        return None, ("subject", "is not the entry's key: one person's events must share a key")
+    return logged, None

@@ -6,13 +6,12 @@ in its person's journey, and saves the new domain events together with the posit
 or neither, so a restart resumes exactly where the store left off: nothing lost, nothing twice.
 An event already in a journey is a no-op.
 
-An entry the worker cannot apply (given the gateway, one without the gateway's authenticator,
-checked first: not written by the hub's ingest, `hub.log.authenticator`; not a
-`schemas.logged.LoggedEvent`, a field of any other name included; keyed under another person;
-or, given the record keys, of a record the key store has never known: its payload could never
-be opened, and once stored it would stay there for good) goes to the rejected log
-(`hub.events.rejected.v1`) with its field and reason, before the position passes it, and the
-worker goes on; `hub rejected` lists them and sends them again.
+An entry the worker cannot apply (without the gateway's authenticator, `hub.log.authenticator`;
+not a `schemas.logged.LoggedEvent`; keyed under another person; of a record the key store has
+never known, whose payload could never be opened) goes to the rejected log with its field and
+reason before the position passes it, and the worker goes on; `hub rejected` lists them.
+The record keys of what it applies are confirmed in use; `sweep_keys` deletes those no entry
+uses (`hub.worker.sweep`).
 
     worker = Worker(app, log, rejected=rejected_log, gateway=gateway)
     worker.run_until_caught_up()                # apply what is there, then return
@@ -23,21 +22,20 @@ the same person or position, the store refuses the second write (aggregate versi
 tracking record both only move forward), and that worker drops what it remembered and reads
 again from the store's positions.
 
-The wired hub (`hub.bootstrap.open_hub`) always gives the worker the gateway. A worker built
-without one checks no authenticator: that is for tests of the other checks, and for reading a
-log the hub wrote into a second store (a reference run), never for applying a log others can
-write to.
+The wired hub (`hub.bootstrap.open_hub`) always gives the worker the gateway. One built without
+it checks no authenticator: for tests, and for reading the hub's log into a second store (a
+reference run), never for a log others can write to.
 """
 
 import contextlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
-from pydantic import ValidationError
 
 from hub.domain.journey import Journey
 from hub.keys.port import RecordKeys
@@ -45,9 +43,9 @@ from hub.log import Authenticator, EventLog, LogConsumer, LogEntry, LogRecord
 from hub.log.authenticator import HEADER as AUTH_HEADER
 from hub.settings import WORKER_GROUP
 from hub.store.application import Hub
-from hub.worker.rejected import rejection
+from hub.worker.rejected import logged_event, rejection
+from hub.worker.sweep import SWEEP_AFTER, SWEEP_EVERY_S, sweep_unused_keys
 from schemas.logged import LoggedEvent
-from schemas.validation import describe
 
 NO_KEY = (
     "has no key in the record-key store (not sealed by this hub's ingest): its payload could "
@@ -128,14 +126,18 @@ class Worker:
             if forged is not None:
                 refused.append(self._rejection(entry, AUTH_HEADER, forged))
                 continue
-            event, problem = _checked(entry)
+            event, problem = logged_event(entry)
             if event is not None:
                 checked.append((entry, event))
             else:
                 assert problem is not None
                 refused.append(self._rejection(entry, *problem))
         if self.keys is not None and checked:
-            unknown = self._keyless({(e.source, e.recordref) for _, e in checked})
+            records = {(e.source, e.recordref) for _, e in checked}
+            unknown = self._keyless(records)
+            # In use from now on (ingest confirms them too, but may have died first): a
+            # pending key is swept only once no committed entry can hold it (`sweep_keys`).
+            self.keys.confirm(records - unknown)
             for entry, event in checked:
                 if (event.source, event.recordref) in unknown:
                     refused.append(self._rejection(entry, "recordref", NO_KEY))
@@ -168,6 +170,12 @@ class Worker:
         self._remember(journeys)
         if self.after_save is not None:
             self.after_save()
+
+    def sweep_keys(self, older_than: timedelta = SWEEP_AFTER) -> int:
+        """Delete the record keys no entry of the log uses (`hub.worker.sweep`); how many."""
+        if self.keys is None:
+            return 0
+        return sweep_unused_keys(self.log, self.keys, self.next_offset, self._clock(), older_than)
 
     def _keyless(self, records: set[tuple[str, str]]) -> set[tuple[str, str]]:
         """Those of `records` the key store has never known (an erased one it knows)."""
@@ -225,11 +233,15 @@ class Worker:
         entries were applied."""
         consumer = self.log.consumer(group, self._start_of, self.forget)
         total = 0
+        swept_at = time.monotonic()
         try:
             while not stop():
                 polled = consumer.poll(poll_s, self.batch_size)
                 if not polled:
                     self._pass_idle(consumer)
+                    if time.monotonic() - swept_at > SWEEP_EVERY_S:
+                        swept_at = time.monotonic()
+                        self.sweep_keys()
                 for partition, entries in polled.items():
                     total += self._apply_polled(consumer, partition, entries)
                     if progress is not None:
@@ -286,15 +298,3 @@ class Worker:
 
     def _rejection(self, entry: LogEntry, field: str, reason: str) -> LogRecord:
         return rejection(self.log.name, entry, field, reason, self._clock())
-
-
-def _checked(entry: LogEntry) -> tuple[LoggedEvent | None, tuple[str, str] | None]:
-    """The entry as a logged event (validated once, from its bytes), or the (field, reason) it
-    is refused for."""
-    try:
-        logged = LoggedEvent.model_validate_json(entry.value)
-    except ValidationError as error:
-        return None, describe(error)[0]
-    if logged.subject != entry.key:
-        return None, ("subject", "is not the entry's key: one person's events must share a key")
-    return logged, None
