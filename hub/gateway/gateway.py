@@ -97,6 +97,9 @@ class Gateway:
             self._consumer = KafkaConsumer(
                 **options,
                 group_id=group,
+                # Static membership: a gateway started again under its name takes its partitions
+                # back at once, without waiting for the dead one's session to time out.
+                group_instance_id=self.transactional_id,
                 isolation_level=READ_COMMITTED,  # an agency's own transactions, committed only
                 enable_auto_commit=False,  # offsets are committed in the transaction alone
                 auto_offset_reset="earliest",

@@ -34,6 +34,20 @@ def start_group_at_end(connection: KafkaConnection, group: str, agencies: Sequen
         consumer.close()
 
 
+def inbound_ends(connection: KafkaConnection, agencies: Sequence[str]) -> dict[str, int]:
+    """Each agency's inbound topic's end offsets, summed over its partitions (as the hub)."""
+    consumer = KafkaConsumer(**connection.options(), isolation_level="read_committed")
+    try:
+        found = {}
+        for agency in agencies:
+            topic = inbound_topic(agency)
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            found[agency] = sum(int(n) for n in consumer.end_offsets(tps).values())
+        return found
+    finally:
+        consumer.close()
+
+
 def receipts_end(connection: KafkaConnection, agency: str) -> int:
     consumer = KafkaConsumer(**connection.options(), isolation_level="read_committed")
     try:

@@ -83,7 +83,8 @@ def test_console_producer_events_reach_the_store_and_console_consumer_reads_the_
     person, record = fresh(), fresh()
     sent = [contact(person, record, 1), contact(person, record, 2)]
     binary, structured = to_binary(sent[0]), to_structured(sent[1])
-    assert binary.value is not None and structured.value is not None
+    assert binary.value is not None
+    assert structured.value is not None
     since = receipts_end(hub_connection, A)
     produce(
         enrolled,
