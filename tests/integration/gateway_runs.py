@@ -22,11 +22,7 @@ def start_group_at_end(connection: KafkaConnection, group: str, agencies: Sequen
     a gateway of that group reads only what is published from now on."""
     consumer = KafkaConsumer(**connection.options(), group_id=group, enable_auto_commit=False)
     try:
-        tps = [
-            TopicPartition(inbound_topic(agency), p)
-            for agency in agencies
-            for p in consumer.partitions_for_topic(inbound_topic(agency)) or ()
-        ]
+        tps = [tp for agency in agencies for tp in _partitions(consumer, inbound_topic(agency))]
         ends = consumer.end_offsets(tps)
         consumer.assign(tps)
         consumer.commit({tp: OffsetAndMetadata(ends[tp], "", -1) for tp in tps})
@@ -40,12 +36,21 @@ def inbound_ends(connection: KafkaConnection, agencies: Sequence[str]) -> dict[s
     try:
         found = {}
         for agency in agencies:
-            topic = inbound_topic(agency)
-            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            tps = _partitions(consumer, inbound_topic(agency))
             found[agency] = sum(int(n) for n in consumer.end_offsets(tps).values())
         return found
     finally:
         consumer.close()
+
+
+def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, once the client's metadata knows them (a topic just made takes
+    a moment to appear)."""
+    deadline = time.monotonic() + 30
+    while not (partitions := consumer.partitions_for_topic(topic)):
+        assert time.monotonic() < deadline, f"{topic} has no partitions"
+        time.sleep(0.2)
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
 def receipts_end(connection: KafkaConnection, agency: str) -> int:
