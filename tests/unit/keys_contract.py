@@ -9,6 +9,7 @@ and `make_old_store`:
             return EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
 """
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -120,6 +121,40 @@ class RecordKeysContract(ABC):
             keys.sweep(datetime.now() + MARGIN)  # naive: refused
         assert refused.value.field == "made_before"
         assert keys.get([record(1)]) != {}
+
+    def test_writers_making_and_confirming_the_same_keys_at_once_agree_on_each(
+        self, tmp_path: Path
+    ) -> None:
+        # Round after round, every writer asks for the same new records' keys and confirms
+        # them, half of them backwards: writers locking rows in the order given would deadlock.
+        rounds = [[record(300 * n + i) for i in range(300)] for n in range(8)]
+        each = [self.make_keys(tmp_path) for _ in range(4)]
+        start, failed = threading.Barrier(len(each)), []
+        got: list[dict[Record, bytes]] = [{} for _ in each]
+
+        def write(n: int) -> None:
+            for records in rounds:
+                start.wait()
+                try:
+                    asked = records[::-1] if n % 2 else records
+                    got[n] |= each[n].get_or_create(asked)
+                    each[n].confirm(asked)
+                except Exception as error:  # shown below, not lost in the thread
+                    failed.append(error)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(len(each))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        try:
+            assert not failed, [repr(error) for error in failed]
+            assert all(made == got[0] for made in got[1:])
+            assert len(set(got[0].values())) == 300 * len(rounds)
+            assert each[0].sweep(datetime.now(UTC) + MARGIN) == 0  # every one confirmed
+        finally:
+            for keys in each:
+                keys.close()
 
     def test_a_store_made_before_keys_could_be_pending_opens_with_its_keys_confirmed(
         self, tmp_path: Path
