@@ -72,7 +72,7 @@ class PostgresRecordKeys(RecordKeys):
                 "events bigint, pending_at timestamptz, PRIMARY KEY (source, recordref))"
             )
         )
-        column, index = _values(
+        column, index = row_values(
             con.execute(
                 "SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = %s "
                 "AND table_name = %s AND column_name = 'pending_at') AS has_column, EXISTS (SELECT "
@@ -177,7 +177,7 @@ class PostgresRecordKeys(RecordKeys):
         ).fetchall()
         found: dict[Record, Any] = {}
         for row in rows:
-            source, ref, value = _values(row)
+            source, ref, value = row_values(row)
             if column != "key" or value is not None:
                 found[(source, ref)] = bytes(value) if column == "key" else value
         return found
@@ -212,12 +212,12 @@ class PostgresRecordKeys(RecordKeys):
                     "WHERE erased_at IS NOT NULL ORDER BY erased_at, source, recordref"
                 )
             ).fetchall()
-        return [ErasedRecord(s, r, int(n or 0), at) for s, r, n, at in map(_values, rows)]
+        return [ErasedRecord(s, r, int(n or 0), at) for s, r, n, at in map(row_values, rows)]
 
     def close(self) -> None:
         """The connection belongs to whoever gave it."""
 
 
-def _values(row: Any) -> tuple[Any, ...]:
+def row_values(row: Any) -> tuple[Any, ...]:
     """A row's values, from a tuple row or a dict row (the event store's connections)."""
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
