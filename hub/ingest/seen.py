@@ -3,6 +3,8 @@
 seen = SqliteSeen(settings.folder.seen)
 seen.known([(source, id_)])   # those already accepted
 seen.remember([(source, id_)])  # after they are safely in the log
+
+Its PostgreSQL adapter, shared by several gateway processes, is `hub.ingest.seen_postgres`.
 """
 
 import sqlite3
@@ -21,6 +23,9 @@ class Seen(ABC):
     @abstractmethod
     def remember(self, keys: Sequence[tuple[str, str]]) -> None:
         """Record `keys` as accepted (after they are safely in the log)."""
+
+    def close(self) -> None:  # noqa: B027  (nothing to release unless an adapter holds some)
+        """Release what the adapter holds (nothing, unless it says otherwise)."""
 
 
 class SqliteSeen(Seen):

@@ -29,7 +29,9 @@ class RecordKeys(ABC):
     def get_or_create(self, records: Collection[Record]) -> dict[Record, bytes]:
         """The key of each record, made where it has none yet (one write and one read for
         the lot; two processes making the same record's key get the same one). An erased
-        record is left out: it stays erased."""
+        record is left out: it stays erased. A key made here is pending (see `confirm`) as of
+        now, and so is a pending one handed out again: a sweep must not take a key that a
+        batch being prepared has just been given."""
 
     @abstractmethod
     def confirm(self, records: Collection[Record]) -> None:
@@ -39,9 +41,10 @@ class RecordKeys(ABC):
 
     @abstractmethod
     def sweep(self, made_before: datetime) -> int:
-        """Delete every key still pending that was made before `made_before` (no event in
-        the log uses it: the caller has made sure); return how many. No erasure is kept:
-        nothing was ever sealed under them."""
+        """Delete every key still pending that was made (or last handed out by
+        `get_or_create`) before `made_before`, an aware time: no event in the log uses it,
+        the caller has made sure. Return how many. No erasure is kept: nothing was ever
+        sealed under them; the store is scrubbed of their bytes."""
 
     @abstractmethod
     def get(self, records: Collection[Record]) -> dict[Record, bytes]:

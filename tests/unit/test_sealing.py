@@ -1,18 +1,59 @@
 """Sealed payloads open only with their record's key and for their own event; a record's key
-is made once and kept for its later versions, by however many processes at once; erasing it
-leaves no byte of it in the key store."""
+is made once and kept for its later versions, by however many processes at once; erasing it,
+or sweeping it while pending, leaves no byte of it in the key store. The record-key contract
+(`tests.unit.keys_contract`) on the embedded store."""
 
 import base64
 import multiprocessing
-from datetime import UTC, datetime
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hub.bootstrap import record_keys_of
+from hub.keys.port import TABLE, Record, RecordKeys
 from hub.keys.sealing import SealError, new_key, seal, unseal
 from hub.keys.sqlite import EmbeddedRecordKeys
 from schemas.errors import HubError
+from tests.unit.keys_contract import RecordKeysContract
+
+OLD_SQLITE_DDL = f"""
+create table {TABLE} (
+    source text not null,
+    recordref text not null,
+    key blob,
+    created_at text not null,
+    erased_at text,
+    events integer,
+    primary key (source, recordref)
+) without rowid
+"""
+"""The table as made before keys could be pending (no `pending_at`)."""
+
+
+class TestEmbeddedRecordKeysContract(RecordKeysContract):
+    def make_keys(self, tmp_path: Path) -> RecordKeys:
+        return EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
+
+    def make_old_store(
+        self, tmp_path: Path, keys: dict[Record, bytes], erased: dict[Record, datetime]
+    ) -> None:
+        made = "2024-01-01T00:00:00.000000+00:00"
+        db = sqlite3.connect(tmp_path / "record-keys.sqlite")
+        with db:
+            db.execute(OLD_SQLITE_DDL)
+            db.executemany(
+                f"insert into {TABLE} (source, recordref, key, created_at) values (?, ?, ?, ?)",
+                [(*rec, key, made) for rec, key in keys.items()],
+            )
+            db.executemany(
+                f"insert into {TABLE} (source, recordref, created_at, erased_at, events) "
+                "values (?, ?, ?, ?, 1)",
+                [(*rec, made, at.isoformat(timespec="microseconds")) for rec, at in erased.items()],
+            )
+        db.close()
+
 
 SOURCE = "urn:agency:police-north"
 EVENT = f"{'ab' * 32}-v1"
@@ -115,3 +156,19 @@ def test_the_key_store_beside_an_in_memory_event_store_must_be_given() -> None:
     app = Hub(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     with pytest.raises(HubError, match="pass the key store"):
         record_keys_of(app)
+
+
+def test_a_swept_key_is_gone_from_the_key_store_files(tmp_path: Path) -> None:
+    keys = EmbeddedRecordKeys(tmp_path / "record-keys.sqlite")
+    swept, kept = (SOURCE, "a" * 64), (SOURCE, "b" * 64)
+    made = keys.get_or_create([swept, kept])
+    keys.confirm([kept])
+
+    def found(key: bytes) -> bool:
+        return any(key in p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+
+    assert found(made[swept])
+    assert keys.sweep(datetime.now(UTC) + timedelta(minutes=1)) == 1
+    assert not found(made[swept])
+    assert found(made[kept])
+    keys.close()
