@@ -24,7 +24,8 @@ from hub.access.keys import KeyStore
 from hub.audit.auditor import Audit, Checkpointer
 from hub.erasure.erase import Erasure, erase
 from hub.gateway import Gateway
-from hub.ingest.seen import SqliteSeen
+from hub.ingest.seen import Seen, SqliteSeen
+from hub.ingest.seen_postgres import PostgresSeen
 from hub.ingest.service import Ingest
 from hub.keys.port import RecordKeys
 from hub.keys.postgres import OwnConnection, PostgresRecordKeys
@@ -52,7 +53,8 @@ class Runtime:
     app: Hub
     log: EventLog
     rejected: EventLog
-    seen: SqliteSeen
+    seen: Seen
+    """Ingest's duplicate set: beside the store (a SQLite file, or a PostgreSQL table)."""
     record_keys: RecordKeys
     """One key per record, sealing its events' personal payload; erasure deletes it."""
     ingest: Ingest
@@ -161,6 +163,22 @@ def open_record_keys(settings: Settings, stack: ExitStack) -> RecordKeys:
     return record_keys
 
 
+def open_seen(settings: Settings, stack: ExitStack) -> Seen:
+    """Ingest's duplicate set beside the settings' event store, closed with `stack`: a SQLite
+    file in the data folder, or the table `hub_seen` in the PostgreSQL store's schema (on a
+    connection of its own), which every gateway of the place shares."""
+    seen: Seen
+    if settings.store == "postgres":
+        env = settings.store_env
+        connection = OwnConnection(lambda: postgres_connect(env))
+        stack.callback(connection.close)
+        seen = PostgresSeen(connection, env.get("POSTGRES_SCHEMA"))
+    else:
+        seen = SqliteSeen(settings.folder.seen)
+    stack.callback(seen.close)
+    return seen
+
+
 def record_keys_of(app: Hub) -> RecordKeys:
     """The record-key store that goes with an opened event store (as `open_hub` opens it): the
     file beside a SQLite store's file, or the PostgreSQL store's own schema, through the
@@ -208,8 +226,7 @@ def open_hub(settings: Settings) -> Iterator[Runtime]:
         log, rejected = open_logs(settings)
         stack.callback(log.close)
         stack.callback(rejected.close)
-        seen = SqliteSeen(settings.folder.seen)
-        stack.callback(seen.close)
+        seen = open_seen(settings, stack)
         record_keys = open_record_keys(settings, stack)
         audit = Audit(app, settings, record_keys)
         # Signs the ledger's checkpoints as the worker goes (every `checkpoint_every` leaves, or
@@ -255,8 +272,7 @@ def open_gateway(settings: Settings, instance: str = "1") -> Iterator[Gateway]:
         log, rejected = open_logs(settings)  # the topics made where absent
         stack.callback(log.close)
         rejected.close()
-        seen = SqliteSeen(settings.folder.seen)
-        stack.callback(seen.close)
+        seen = open_seen(settings, stack)
         record_keys = open_record_keys(settings, stack)
         ingest = Ingest(log, seen, hub_key(settings), record_keys, gateway(settings))
         the_gateway = Gateway(
