@@ -2,6 +2,7 @@
 (the session's broker keeps every earlier test's inbound records), receipts read back
 read_committed, and the gateway run in a thread until a condition holds."""
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -13,16 +14,20 @@ from kafka.structs import OffsetAndMetadata
 
 from hub.bootstrap import open_gateway
 from hub.gateway import Gateway
+from hub.gateway.messages import INBOUND_PATTERN
 from hub.log.kafka_client import KafkaConnection
 from hub.settings import Settings, inbound_topic, receipts_topic
 
 
 def start_group_at_end(connection: KafkaConnection, group: str, agencies: Sequence[str]) -> None:
-    """Commit, for `group`, the current end of every partition of the agencies' inbound topics:
-    a gateway of that group reads only what is published from now on."""
+    """Commit, for `group`, the current end of every partition of every inbound topic there is
+    (a gateway reads them all) and of the agencies' (waiting for any just made): a gateway of
+    that group reads only what is published from now on."""
     consumer = KafkaConsumer(**connection.options(), group_id=group, enable_auto_commit=False)
     try:
-        tps = [tp for agency in agencies for tp in _partitions(consumer, inbound_topic(agency))]
+        topics = {t for t in consumer.topics() if re.match(INBOUND_PATTERN, t)}
+        topics |= {inbound_topic(agency) for agency in agencies}
+        tps = [tp for topic in sorted(topics) for tp in _partitions(consumer, topic)]
         ends = consumer.end_offsets(tps)
         consumer.assign(tps)
         consumer.commit({tp: OffsetAndMetadata(ends[tp], "", -1) for tp in tps})
