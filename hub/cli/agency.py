@@ -10,6 +10,7 @@ folder, no hub key, no store.
 import contextlib
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from hub.cli.render import report_run
 from hub.log.inbound import InboundPublisher
 from hub.log.kafka_client import KafkaConnection
 from hub.log.receipts import ReceiptReader
+from hub.log.topics import BrokerError, receipts_topic
 from schemas.errors import HubError
 from schemas.place import load_place
 from schemas.submission import Outcome
@@ -58,6 +60,18 @@ PlaceKey = Annotated[
 ]
 DEFAULT_PLACE_KEY = Path("demo-agencies/place-key.toml")
 """Where the demo keeps the agencies' material (their extracts, mappings and place key)."""
+
+
+@contextlib.contextmanager
+def failing_at_the_broker() -> Iterator[None]:
+    """What the broker refused or failed (another agency's configuration, a login refused, a
+    broker out of reach) is the run failing, exit code 1; a file the command could not use
+    stays exit code 2."""
+    try:
+        yield
+    except BrokerError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def agency_connection(kafka: str | None, client_config: Path | None) -> KafkaConnection | None:
@@ -98,7 +112,8 @@ def publish(
     accepted, a duplicate, or rejected with its field and reason; sending again after a
     failure duplicates nothing. On Kafka it waits for the receipts (`--no-wait` does not:
     `hub receipts` shows them later). The exit code is 1 if any row was refused, any event
-    rejected, or a receipt did not come in time.
+    rejected, the broker refused or failed the sending (another agency's client configuration,
+    say), or a receipt did not come in time.
 
     Example: `hub publish police.csv --mapping police.toml --place place.toml --key
     place-key.toml --client-config enrolled/police-north.properties`
@@ -124,7 +139,8 @@ def publish(
             run = publish_over_http(sender, connector, extract)
         report_run(run, what, f"sent to {url}")
     elif connection is not None:
-        run, where = _over_kafka(connection, connector, extract, wait, timeout)
+        with failing_at_the_broker():
+            run, where = _over_kafka(connection, connector, extract, wait, timeout)
         if not wait:
             report_run(run, what, f"{where}; `hub receipts` shows the hub's answers")
             return
@@ -135,7 +151,7 @@ def publish(
                 f"within {timeout:g} s: is `hub gateway` running? `hub receipts` shows them "
                 "later"
             )
-        report_run(run, what, f"{where}, and answered", failed)
+        report_run(run, what, f"{where}, answered on {receipts_topic(the_mapping.agency)}", failed)
 
 
 def _over_kafka(
@@ -180,7 +196,8 @@ def receipts(
 ) -> None:
     """The hub's answers to an agency's events so far: every receipt on its receipts topic
     (`hub.receipts.AGENCY.v1`, committed ones only), counted by status, with each rejected
-    event's id, field and reason. Read as the agency, with its own client configuration.
+    event's id, field and reason. Read as the agency, with its own client configuration; the
+    exit code is 1 if the broker refuses (another agency's receipts) or fails the reading.
 
     Example: `hub receipts --client-config enrolled/police-north.properties --from-offset 1200`
     """
@@ -193,7 +210,7 @@ def receipts(
     whose = agency or connection.username
     if not whose:
         raise HubError("--agency: the client configuration names no user; say whose receipts")
-    with ReceiptReader(connection, whose) as reader:
+    with failing_at_the_broker(), ReceiptReader(connection, whose) as reader:
         found = list(reader.read(from_offset))
         position, unreadable = reader.position, reader.unreadable
     counts: Counter[str] = Counter(receipt.status for receipt in found)
@@ -220,7 +237,7 @@ def receipts(
     )
     rejected = [receipt for receipt in found if receipt.status == "rejected"]
     if rejected:
-        table = Table(title=f"{len(rejected):,} events rejected", title_justify="left")
+        table = Table(title=f"Rejected events: {len(rejected):,}", title_justify="left")
         for name in ("id", "field", "reason"):
             table.add_column(name)
         for one in rejected:
@@ -229,7 +246,8 @@ def receipts(
         console.print(table)
     if unreadable:
         offsets = ", ".join(str(offset) for offset in unreadable[:20])
+        more = f" and {len(unreadable) - 20:,} more" if len(unreadable) > 20 else ""
         errors.print(
-            escape(f"{len(unreadable):,} records on {reader.topic} are not receipts: {offsets}"),
+            escape(f"not a receipt: the records of {reader.topic} at offsets {offsets}{more}"),
             highlight=False,
         )

@@ -14,9 +14,9 @@ flushes: when it returns, the broker holds the whole batch. It needs nothing of 
 hub's gateway (`hub gateway`) checks each event and answers on the agency's receipts topic
 (`hub.log.receipts`).
 
-A failure is a `LogError` naming the topic and the cause (`hub.log.topics.refused`): another
-agency's client configuration, a login the broker refused, a broker out of reach. It never
-holds an event's content.
+A failure is a `BrokerError` (a `LogError`) naming the topic and the cause
+(`hub.log.topics.refused`): another agency's client configuration, a login the broker
+refused, a broker out of reach. It never holds an event's content.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -61,7 +61,7 @@ class InboundPublisher:
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Send `events` (JSON-format dicts, as a connector's batch holds them) and wait until
-        the broker holds every one; raise `LogError` if it does not."""
+        the broker holds every one; raise `BrokerError` if it does not."""
         messages = [to_binary(event) for event in events]  # all mapped before any is sent
         patience = DELIVERY_TIMEOUT_MS / 1000 + 5
         try:

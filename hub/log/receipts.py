@@ -18,7 +18,7 @@ not after so many receipts.
 
 A record that is not a receipt (only the hub may write the topic, so none should be) is
 neither skipped silently nor fatal: its offset is kept in `unreadable`, and the reading goes
-on. A refusal or a timeout is a `LogError` naming the topic (`hub.log.topics.refused`).
+on. A refusal or a timeout is a `BrokerError` naming the topic (`hub.log.topics.refused`).
 """
 
 import time
@@ -32,8 +32,7 @@ from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from hub.log.kafka_client import KafkaConnection
-from hub.log.port import LogError
-from hub.log.topics import receipts_topic, refused
+from hub.log.topics import BrokerError, receipts_topic, refused
 from schemas.receipt import Receipt
 
 POLL_MS = 200
@@ -85,13 +84,13 @@ class ReceiptReader:
             raise self._refused(error) from error
 
     def read(self, start: int = 0) -> Iterator[Receipt]:
-        """Every receipt from offset `start` up to the end as it is when called; a LogError if
-        that end is not reached within the reader's timeout."""
+        """Every receipt from offset `start` up to the end as it is when called; a
+        `BrokerError` if that end is not reached within the reader's timeout."""
         end = self.end()
         deadline = time.monotonic() + self.timeout_s
         yield from self._from(start, lambda: self.position >= end, deadline)
         if self.position < end:
-            raise LogError(
+            raise BrokerError(
                 f"reading {self.topic} timed out at offset {self.position:,} of {end:,}: "
                 "try again, or a later --from-offset"
             )
@@ -132,7 +131,7 @@ class ReceiptReader:
             self.unreadable.append(int(message.offset))
             return None
 
-    def _refused(self, error: KafkaError) -> LogError:
+    def _refused(self, error: KafkaError) -> BrokerError:
         return refused(error, self.connection, "read", self.topic, self.agency)
 
     def close(self) -> None:

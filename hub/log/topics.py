@@ -4,7 +4,7 @@
     receipts_topic("police-north")      # hub.receipts.police-north.v1: it reads the answers here
     raise refused(error, connection, "write", inbound_topic(agency), agency)
 
-`refused` turns what kafka-python raises into a `LogError` that says what to do: the broker's
+`refused` turns what kafka-python raises into a `BrokerError` that says what to do: the broker's
 ACLs let each agency's principal write only its own inbound topic and read only its own
 receipts (`hub.enrolment.grants`), so a refusal there nearly always means another agency's
 client configuration. A wrong password is no clearer in kafka-python than a bootstrap that
@@ -33,23 +33,28 @@ def receipts_topic(agency: str) -> str:
     return f"hub.receipts.{agency}.v1"
 
 
+class BrokerError(LogError):
+    """The broker refused or failed what an agency's client asked (not a configuration the
+    client could not read: that is `ClientConfigError`)."""
+
+
 def refused(
     error: KafkaError, connection: KafkaConnection, verb: str, topic: str, agency: str
-) -> LogError:
-    """The `LogError` for `error`, raised while trying to `verb` (write, read) `topic`."""
+) -> BrokerError:
+    """The `BrokerError` for `error`, raised while trying to `verb` (write, read) `topic`."""
     principal = f" ({connection.username})" if connection.username else ""
     if isinstance(error, TopicAuthorizationFailedError):
-        return LogError(
+        return BrokerError(
             f"this client configuration's principal{principal} may not {verb} {topic}: is it "
             f"agency {agency}'s?"
         )
     bootstrap = isinstance(error, KafkaTimeoutError) and "bootstrap" in str(error)
     if bootstrap or isinstance(error, SaslAuthenticationFailedError):
-        return LogError(
+        return BrokerError(
             f"cannot connect to {connection.describe()} to {verb} {topic}: the broker refused "
             f"this client configuration's login, or cannot be reached at that address: is it "
             f"agency {agency}'s, with its current password?"
         )
     if isinstance(error, UnknownTopicOrPartitionError):
-        return LogError(f"{topic} does not exist: `hub kafka setup` makes the place's topics")
-    return LogError(f"could not {verb} {topic}: {type(error).__name__}: {error}")
+        return BrokerError(f"{topic} does not exist: `hub kafka setup` makes the place's topics")
+    return BrokerError(f"could not {verb} {topic}: {type(error).__name__}: {error}")
