@@ -65,24 +65,28 @@ def agency_folder(enrolled: Enrolled, where: Path, agency: str = A) -> Path:
     return folder
 
 
-def as_agency(
-    folder: Path, nowhere: Path, *args: str, wait: bool = True
-) -> subprocess.Popen[str] | subprocess.CompletedProcess[str]:
-    """`hub` run in the agency's folder with no hub anywhere: no hub data folder where
-    HUB_DATA_DIR points, no hub client configuration, no store settings."""
-    env = {
+def agency_env(folder: Path, nowhere: Path) -> dict[str, str]:
+    """The environment of an agency's process: no hub data folder where HUB_DATA_DIR points,
+    no hub client configuration, no store settings."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(folder),
         "PYTHONPATH": str(ROOT),
         "COLUMNS": "200",
         "HUB_DATA_DIR": str(nowhere),
     }
-    command = [sys.executable, "-m", "hub.cli", *args]
-    if not wait:
-        return subprocess.Popen(
-            command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=180)
+
+
+def as_agency(folder: Path, nowhere: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`hub` run in the agency's folder with no hub anywhere."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        cwd=folder,
+        env=agency_env(folder, nowhere),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def publish_args(enrolled: Enrolled, folder: Path, config: str, *more: str) -> list[str]:
@@ -233,8 +237,9 @@ def test_another_agencys_client_configuration_is_refused_by_name(
     # Waiting, it is refused the receipts topic first, before it sends anything.
     waiting = as_agency(folder, nowhere, *publish_args(enrolled, folder, config))
     assert waiting.returncode == 1, waiting.stdout + waiting.stderr
-    assert "(homes-trust) may not read hub.receipts.police-north.v1: is it agency police-north's?" in (
-        " ".join(waiting.stderr.split())
+    assert (
+        "(homes-trust) may not read hub.receipts.police-north.v1: is it agency police-north's?"
+        in (" ".join(waiting.stderr.split()))
     )
 
 
@@ -244,13 +249,19 @@ def test_publish_waits_for_the_receipts_of_what_it_sent_and_counts_them(
     folder = agency_folder(enrolled, tmp_path)
     hub = enrolled.kafka.connection
     start = inbound_ends(hub, A)
-    publishing = as_agency(
-        folder,
-        tmp_path / "no-hub-here",
-        *publish_args(enrolled, folder, f"{A}.properties", "--timeout", "90"),
-        wait=False,
+    publishing = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            *publish_args(enrolled, folder, f"{A}.properties", "--timeout", "90"),
+        ],
+        cwd=folder,
+        env=agency_env(folder, tmp_path / "no-hub-here"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    assert isinstance(publishing, subprocess.Popen)
     try:
         messages = read_inbound(hub, start, len(ROWS))  # what `hub gateway` would read
         assert len(messages) == len(ROWS)
@@ -311,8 +322,16 @@ def test_hub_receipts_shows_the_committed_receipts_and_no_aborted_one(
 
     nowhere = tmp_path / "no-hub-here"
     config = f"{A}.properties"
-    listed = as_agency(folder, nowhere, "receipts", "--client-config", config, "--json",
-                       "--from-offset", str(start))  # fmt: skip
+    listed = as_agency(
+        folder,
+        nowhere,
+        "receipts",
+        "--client-config",
+        config,
+        "--json",
+        "--from-offset",
+        str(start),
+    )
     assert listed.returncode == 0, listed.stderr
     document = orjson.loads(listed.stdout)
     assert document["agency"] == A  # the client configuration's user
@@ -321,8 +340,9 @@ def test_hub_receipts_shows_the_committed_receipts_and_no_aborted_one(
     assert document["unreadable_offsets"] == []
     assert document["next_offset"] > start + 4  # past the aborted record and the markers
 
-    shown = as_agency(folder, nowhere, "receipts", "--client-config", config, "--from-offset",
-                      str(start))  # fmt: skip
+    shown = as_agency(
+        folder, nowhere, "receipts", "--client-config", config, "--from-offset", str(start)
+    )
     assert shown.returncode == 0, shown.stderr
     said = " ".join(shown.stdout.split())
     assert f"{receipts_topic(A)} from offset {start:,}: 3 receipts, 1 accepted" in said
@@ -332,12 +352,12 @@ def test_hub_receipts_shows_the_committed_receipts_and_no_aborted_one(
     assert not nowhere.exists()
 
 
-def test_an_agency_cannot_read_another_agencys_receipts(
-    enrolled: Enrolled, tmp_path: Path
-) -> None:
+def test_an_agency_cannot_read_another_agencys_receipts(enrolled: Enrolled, tmp_path: Path) -> None:
     folder = agency_folder(enrolled, tmp_path)
-    done = as_agency(folder, tmp_path / "no-hub-here", "receipts", "--client-config",
-                     f"{A}.properties", "--agency", B)  # fmt: skip
+    config = f"{A}.properties"
+    done = as_agency(
+        folder, tmp_path / "no-hub-here", "receipts", "--client-config", config, "--agency", B
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert (
         "this client configuration's principal (police-north) may not read "
