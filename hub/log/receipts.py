@@ -85,10 +85,17 @@ class ReceiptReader:
 
     def read(self, start: int = 0) -> Iterator[Receipt]:
         """Every receipt from offset `start` up to the end as it is when called; a
-        `BrokerError` if that end is not reached within the reader's timeout."""
+        `BrokerError` if the reading stops moving for the reader's timeout first."""
         end = self.end()
-        deadline = time.monotonic() + self.timeout_s
-        yield from self._from(start, lambda: self.position >= end, deadline)
+        last, since = start, time.monotonic()
+
+        def stalled() -> bool:
+            nonlocal last, since
+            if self.position > last:
+                last, since = self.position, time.monotonic()
+            return time.monotonic() - since > self.timeout_s
+
+        yield from self._from(start, lambda: self.position >= end, stalled)
         if self.position < end:
             raise BrokerError(
                 f"reading {self.topic} timed out at offset {self.position:,} of {end:,}: "
@@ -101,7 +108,11 @@ class ReceiptReader:
         what came. Receipts of other events are passed over."""
         waiting = Counter(ids)  # each id's answers still to come; gone once none are
         deadline = time.monotonic() + timeout_s
-        for receipt in self._from(start, lambda: not waiting, deadline):
+
+        def expired() -> bool:
+            return time.monotonic() > deadline
+
+        for receipt in self._from(start, lambda: not waiting, expired):
             answered = receipt.id
             if answered is not None and answered in waiting:
                 waiting[answered] -= 1
@@ -109,12 +120,14 @@ class ReceiptReader:
                     del waiting[answered]
                 yield receipt
 
-    def _from(self, start: int, done: Callable[[], bool], deadline: float) -> Iterator[Receipt]:
-        """Receipts from `start` until `done()` or the deadline."""
+    def _from(
+        self, start: int, done: Callable[[], bool], expired: Callable[[], bool]
+    ) -> Iterator[Receipt]:
+        """Receipts from `start` until `done()` or `expired()`."""
         try:
             self._consumer.assign([self._partition])
             self._consumer.seek(self._partition, start)
-            while not done() and time.monotonic() < deadline:
+            while not done() and not expired():
                 polled: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=POLL_MS)
                 for message in polled.get(self._partition, []):
                     receipt = self._receipt(message)

@@ -3,6 +3,7 @@ inbound topic in binary content mode, idempotently, flushed per batch; its recei
 read_committed from an offset to the end as it was, or until every event sent is answered; a
 refusal says whose configuration it may be, and never an event's content."""
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -258,6 +259,14 @@ def test_reading_stops_with_an_error_when_the_end_is_not_reached_in_time() -> No
     consumer.poll = lambda timeout_ms: {}  # type: ignore[method-assign]  # the broker stalls
     with pytest.raises(LogError, match=r"reading hub\.receipts\.police-north\.v1 timed out"):
         list(receipts.read())
+
+
+def test_a_long_reading_that_keeps_moving_is_not_cut_off_by_the_timeout() -> None:
+    receipts, consumer = reader(timeout_s=0.3)
+    consumer.records = {n: receipt(n) for n in range(8)}
+    consumer.end = 8
+    consumer.on_poll = lambda consumer: time.sleep(0.1)  # two a poll: 0.4 s in all
+    assert len(list(receipts.read())) == 8
 
 
 def test_answers_come_until_every_event_sent_is_answered_and_no_others() -> None:
