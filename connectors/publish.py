@@ -1,5 +1,6 @@
 """An agency's extract through its connector, each batch handed to a sender (the hub's ingest
-in process, or a served hub over HTTP), every event's outcome counted.
+in process, a served hub over HTTP, or the agency's inbound topic on Kafka, whose answers come
+later as receipts), every event's outcome counted.
 
     run = publish_with(sender.send, connector, Path("police.csv"))
     run.accepted, run.duplicate, run.rejected, run.reasons
@@ -16,16 +17,31 @@ from schemas.submission import Outcome
 
 @dataclass
 class AgencyRun:
-    """One agency's extract through its connector and the hub's ingest."""
+    """One agency's extract through its connector and the hub's ingest: rows read, rows the
+    connector refused, events sent, and the hub's answer to each (`count`)."""
 
     agency: str
     sector: str
     rows: int = 0
     refused: int = 0
+    sent: int = 0
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        """One event's answer from the hub, counted; a rejection's field and reason kept."""
+        if outcome.status == "rejected":
+            self.reasons.append(
+                f"{self.agency}: event {outcome.id}: {outcome.field}: {outcome.reason}"
+            )
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+
+    @property
+    def unanswered(self) -> int:
+        """Events sent that the hub has not answered (yet)."""
+        return max(0, self.sent - self.accepted - self.duplicate - self.rejected)
 
 
 Submit = Callable[[list[dict[str, Any]]], Sequence[Outcome]]
@@ -40,17 +56,17 @@ def publish_with(
     advance: Callable[[int], None] | None = None,
 ) -> AgencyRun:
     """An extract through its agency's connector, each batch sent by `submit` (in process or
-    over HTTP), counted as it goes."""
-    slug = connector.mapping.agency
-    run = AgencyRun(slug, sector)
+    over HTTP), counted as it goes. A sender whose answers come later (Kafka's receipts)
+    returns none; they are `count`ed as they come."""
+    run = AgencyRun(connector.mapping.agency, sector)
     for batch in connector.read(extract):
         run.rows += batch.rows
         run.refused += len(batch.rejections)
         run.reasons += [str(r) for r in batch.rejections]
-        for outcome in submit(batch.events):
-            if outcome.status == "rejected":
-                run.reasons.append(f"{slug}: event {outcome.id}: {outcome.field}: {outcome.reason}")
-            setattr(run, outcome.status, getattr(run, outcome.status) + 1)
+        outcomes = submit(batch.events)
+        run.sent += len(batch.events)
+        for outcome in outcomes:
+            run.count(outcome)
         if advance is not None:
             advance(batch.rows)
     return run

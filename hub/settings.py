@@ -25,6 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.log import DEFAULT_PARTITIONS
 from hub.log.kafka_client import KafkaConnection
+from hub.log.topics import inbound_topic as inbound_topic  # each agency's two topics
+from hub.log.topics import receipts_topic as receipts_topic
 from schemas.errors import HubError
 
 TOPIC = "hub.events.v1"
@@ -35,16 +37,6 @@ WORKER_GROUP = "hub-worker"
 """The reader group of the workers applying the log to the store."""
 GATEWAY_GROUP = "hub-gateway"
 """The consumer group of the gateways reading the agencies' inbound topics."""
-
-
-def inbound_topic(agency: str) -> str:
-    """The topic an agency publishes to as itself (its principal may write nothing else)."""
-    return f"hub.inbound.{agency}.v1"
-
-
-def receipts_topic(agency: str) -> str:
-    """The topic the hub answers an agency's events on (only that agency may read it)."""
-    return f"hub.receipts.{agency}.v1"
 
 
 PRIVATE_UMASK = 0o077

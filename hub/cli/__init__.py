@@ -1,6 +1,6 @@
 """The `hub` command: one subcommand per job, each a thin layer over the Python API, grouped
-by what it works on (`place`, `records`, `answers`, `disclosure`, `keys`, `audit`; `render`
-prints).
+by what it works on (`place`, `records`, `agency`, `answers`, `disclosure`, `keys`, `audit`;
+`render` prints).
 
 Exit codes: 0 ok, 1 the checked thing failed (rows refused), 2 bad usage or unreadable input.
 """
@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from hub.cli import answers, disclosure, place, records
+from hub.cli import agency, answers, disclosure, place, records
 from hub.cli.audit import audit_app
 from hub.cli.common import errors
 from hub.cli.gateway import gateway
@@ -30,7 +30,8 @@ app = typer.Typer(
 commands = (place.synth, place.connect, place.demo, records.ingest, answers.query)
 for command in (*commands, disclosure.disclosure):
     app.command()(command)
-app.command(name="publish")(records.publish_command)
+app.command()(agency.publish)
+app.command()(agency.receipts)
 app.command()(answers.serve)
 app.add_typer(keys_app, name="keys")
 app.command()(records.worker)

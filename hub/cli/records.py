@@ -1,5 +1,5 @@
-"""The agencies' records into the hub and out again: `hub ingest`, `publish`, `worker`,
-`rejected` and `erase`."""
+"""The agencies' records into the hub and out again, as the hub: `hub ingest`, `worker`,
+`rejected` and `erase` (what an agency runs itself, `hub publish`, is in `agency`)."""
 
 import signal
 import threading
@@ -13,10 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from connectors.csv_connector import CsvConnector
-from connectors.http_sender import HttpPublisher, publish_over_http
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
 from hub.bootstrap import Runtime, open_hub, open_projections
+from hub.cli.agency import DEFAULT_PLACE_KEY, PlaceKey
 from hub.cli.common import ClientConfig, DataDir, Kafka, Store, console, errors, settings_of
 from hub.cli.render import report_run
 from hub.demo.run import publish
@@ -35,15 +35,15 @@ def ingest(
     place: Annotated[Path, typer.Option(help="The place file.")] = Path(
         "hub-data/place/place.toml"
     ),
-    key: Annotated[Path, typer.Option(help="The place key file.")] = Path(
-        "hub-data/place-key.toml"
-    ),
+    key: PlaceKey = DEFAULT_PLACE_KEY,
     data_dir: DataDir = Path("hub-data"),
     kafka: Kafka = None,
     client_config: ClientConfig = None,
     store: Store = "sqlite",
 ) -> None:
-    """Send one extract through its connector into the hub, and apply it to the store.
+    """Send one extract through its connector into the hub in this process, and apply it to
+    the store: the hub's own path, with its data folder and keys (an agency sends its extracts
+    itself with `hub publish`).
 
     Each event is accepted, a duplicate, or rejected with its field and reason; the exit code
     is 1 if any row was refused or rejected.
@@ -59,55 +59,6 @@ def ingest(
         run = publish(hub, connector, extract)
         applied = hub.worker.run_until_caught_up()
     report_run(run, extract.name, f"{applied:,} events applied to the store")
-
-
-def publish_command(
-    extract: Annotated[Path, typer.Argument(help="The agency's CSV extract.", dir_okay=False)],
-    mapping: Annotated[Path, typer.Option(help="The agency's mapping file (TOML).")],
-    place: Annotated[Path, typer.Option(help="The place file.")] = Path(
-        "hub-data/place/place.toml"
-    ),
-    key: Annotated[Path, typer.Option(help="The place key file.")] = Path(
-        "hub-data/place-key.toml"
-    ),
-    url: Annotated[
-        str | None, typer.Option(envvar="HUB_URL", help="A served hub to send to over HTTP.")
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option("--api-key", envvar="HUB_API_KEY", help="The agency's API key (with --url)."),
-    ] = None,
-    data_dir: DataDir = Path("hub-data"),
-    kafka: Kafka = None,
-    client_config: ClientConfig = None,
-) -> None:
-    """An agency's connector sending one extract: to a served hub over HTTP (`--url` with the
-    agency's `--api-key`), or straight to the log (Kafka with `--client-config`), where `hub worker`
-    applies it. Every event is accepted, a duplicate, or rejected with its field and reason;
-    sending again after a failure duplicates nothing. The exit code is 1 if any row was refused
-    or rejected.
-
-    Example: `hub publish police.csv --mapping police.toml --url http://127.0.0.1:8000
-    --api-key hub.1a2b3c4d.SECRET`
-
-    Example: `hub publish police.csv --mapping police.toml --client-config
-    /tmp/hub-kafka/hub.properties`
-    """
-    the_place = load_place(place)
-    the_mapping = load_mapping(mapping, the_place)
-    connector = CsvConnector(the_mapping, the_place, load_pseudonymiser(key))
-    if url is not None:
-        if not api_key:
-            raise HubError("--url needs the agency's --api-key (from `hub keys create`)")
-        with HttpPublisher(url, api_key) as sender:
-            run = publish_over_http(sender, connector, extract)
-        where = url
-    else:
-        settings = settings_of(data_dir, kafka, "sqlite", client_config)
-        with open_hub(settings) as hub:
-            run = publish(hub, connector, extract)
-        where = settings.where().split(",")[0]
-    report_run(run, f"{extract.name} ({the_mapping.agency})", f"sent to {where}")
 
 
 def worker(

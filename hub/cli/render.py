@@ -8,7 +8,7 @@ from rich.table import Table
 
 from connectors.publish import AgencyRun
 from connectors.run import ConnectReport
-from hub.cli.common import console
+from hub.cli.common import console, errors
 from projections.disclosure import Cell, ControlledTable
 from projections.periods import Period
 from projections.published import max_error
@@ -70,18 +70,22 @@ def _months(period: Period) -> str:
     return f"{period.label} ({period.start} to {period.end})"
 
 
-def report_run(run: AgencyRun, what: str, then: str) -> None:
+def report_run(run: AgencyRun, what: str, then: str, failed: str | None = None) -> None:
     """An extract's outcome as `hub ingest` and `hub publish` print it; exit 1 if any row was
-    refused or any event rejected."""
+    refused or any event rejected, or where `failed` says what else went wrong (printed last,
+    as an error)."""
     for problem in run.reasons[:50]:
         console.print(f"  {escape(problem)}", highlight=False)
+    waiting = f", {run.unanswered:,} not answered yet" if run.unanswered else ""
     console.print(
         escape(
             f"{what}: {run.refused:,} refused at the agency, {run.accepted:,} accepted, "
-            f"{run.duplicate:,} duplicate, {run.rejected:,} rejected; {then}"
+            f"{run.duplicate:,} duplicate, {run.rejected:,} rejected{waiting}; {then}"
         )
     )
-    if run.rejected or run.refused:
+    if failed is not None:
+        errors.print(f"[red]error:[/] {escape(failed)}", highlight=False)
+    if run.rejected or run.refused or failed is not None:
         raise typer.Exit(1)
 
 

@@ -309,3 +309,45 @@ def test_ingest_and_publish_print_each_reason_whole() -> None:
     assert printed.startswith(reason)
     assert "police [march].csv: 1 refused at the agency" in printed
     assert printed.endswith("sent to [the hub]")
+
+
+def test_publish_without_a_hub_to_send_to_points_at_ingest_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    result = _hub(
+        "publish",
+        "police.csv",
+        "--mapping",
+        str(fixtures / "police-north.toml"),
+        "--place",
+        str(fixtures / "place.toml"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    said = _normal(result.stderr)
+    assert "say where to send the extract: --url (a served hub) or --client-config" in said
+    assert "`hub ingest` takes an extract into a hub in this process" in said
+    assert list(tmp_path.iterdir()) == []  # no hub data folder, nothing at all
+
+
+def test_the_agencies_place_key_is_looked_for_in_the_demos_agencies_folder() -> None:
+    for name in ("publish", "ingest"):
+        command = get_command(app).commands[name]  # type: ignore[attr-defined]
+        [key] = [p for p in command.params if p.name == "key"]
+        assert str(key.default) == "demo-agencies/place-key.toml", name
+
+
+def test_a_run_with_events_not_answered_in_time_says_how_many_and_exits_1() -> None:
+    from connectors.publish import AgencyRun
+    from hub.cli.common import console, errors
+    from hub.cli.render import report_run
+
+    run = AgencyRun("police-north", "police", rows=5, sent=5, accepted=3)
+    with console.capture() as out, errors.capture() as err, pytest.raises(typer.Exit) as exit_:
+        report_run(run, "police.csv", "sent to [the topic]", failed="not answered: [why]")
+    assert exit_.value.exit_code == 1
+    assert "3 accepted, 0 duplicate, 0 rejected, 2 not answered yet; sent to [the topic]" in (
+        _normal(out.get())
+    )
+    assert "error: not answered: [why]" in _normal(err.get())
