@@ -132,6 +132,13 @@ def open_store(settings: Settings) -> Hub:
         with private_files():  # hub.db and its -wal and -shm: the owner's alone
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             return Hub(env=env)
+    with postgres_opening(env):
+        return Hub(env=env)
+
+
+@contextmanager
+def postgres_opening(env: dict[str, str]) -> Iterator[None]:
+    """Hold the opening lock, with the store's schema made where absent (see `open_store`)."""
     from psycopg import sql
 
     schema = env.get("POSTGRES_SCHEMA")
@@ -142,7 +149,7 @@ def open_store(settings: Settings) -> Hub:
                 con.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
                 )
-            return Hub(env=env)
+            yield
         finally:
             con.execute("SELECT pg_advisory_unlock(%s)", (OPEN_LOCK,))
 
@@ -269,20 +276,17 @@ def open_gateway(settings: Settings, instance: str = "1") -> Iterator[Gateway]:
         )
     with private_files(), ExitStack() as stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.store == "postgres":
+            with postgres_opening(settings.store_env):  # its schema, before any table in it
+                pass
         log, rejected = open_logs(settings)  # the topics made where absent
         stack.callback(log.close)
         rejected.close()
         seen = open_seen(settings, stack)
         record_keys = open_record_keys(settings, stack)
         ingest = Ingest(log, seen, hub_key(settings), record_keys, gateway(settings))
-        the_gateway = Gateway(
-            connection,
-            ingest,
-            instance,
-            settings.gateway_group,
-            settings.topic,
-            settings.partitions,
-        )
+        group, topic, partitions = settings.gateway_group, settings.topic, settings.partitions
+        the_gateway = Gateway(connection, ingest, instance, group, topic, partitions)
         stack.callback(the_gateway.close)
         yield the_gateway
 
