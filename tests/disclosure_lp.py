@@ -6,16 +6,20 @@
     bound(block, [Target((0,), 0, math.inf)])  # [Verdict(lo=3, hi=5, pinned=False, narrowed=True)]
 
 Every value is a whole number, so bounds are rounded inwards (a minimum up, a maximum down)
-and stay sound. First, propagation: each row bounds each of its atoms by its own bounds less
-the others' (repeated until stable), and a target by every row that holds it. Then LPs, only
+and stay sound. First, propagation, until nothing changes: each row bounds each of its atoms by
+its own bounds less the others'; the spans of one chain (a pattern's sums over runs of months:
+a month, a quarter, a year, or any from..to) bound each other exactly as differences of running
+totals, by shortest paths; and a target is bounded by every row that holds it. Then LPs, only
 where a verdict is still open: a point an LP returns is feasible, so a target seen at its bound
 cannot be tightened there, and two values seen with a whole number between them mean it is not
 pinned; LPs that push many open targets at once come first, one target at a time last.
 """
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,15 +57,30 @@ class Verdict:
 
 @dataclass
 class Block:
-    """Atoms 0..size-1 (each >= 0) and rows lo <= sum(members) <= hi; a repeated row intersects."""
+    """Atoms 0..size-1 (each >= 0) and rows lo <= sum(members) <= hi; a repeated row intersects.
+    A row may be a span of a chain: the sum of months `first`..`last` of one pattern (a cell's
+    dims over consecutive months), so that spans of a chain bound each other as differences."""
 
     size: int
     rows: Rows = field(default_factory=dict)
+    spans: dict[tuple[int, ...], set[tuple[object, int, int]]] = field(default_factory=dict)
 
-    def add(self, members: Sequence[int], lo: float, hi: float) -> None:
-        key = tuple(sorted(members))
+    def add(
+        self,
+        members: Sequence[int],
+        lo: float,
+        hi: float,
+        span: tuple[object, int, int] | None = None,
+    ) -> None:
+        key = tuple(members) if _ascending(members) else tuple(sorted(members))
         old_lo, old_hi = self.rows.get(key, (0.0, math.inf))
         self.rows[key] = (max(lo, old_lo), min(hi, old_hi))
+        if span is not None:
+            self.spans.setdefault(key, set()).add(span)
+
+
+def _ascending(members: Sequence[int]) -> bool:
+    return all(a < b for a, b in pairwise(members))
 
 
 @dataclass
@@ -96,7 +115,45 @@ class _System:
         self.hi = np.array([block.rows[k][1] for k in keys])
         self.lb = np.zeros(block.size)
         self.ub = np.full(block.size, math.inf)
-        self._propagate()
+        where = {k: i for i, k in enumerate(keys)}
+        chains: dict[object, list[tuple[int, int, int]]] = defaultdict(list)
+        for key, spans in block.spans.items():
+            for pattern, first, last in spans:
+                if key in where:
+                    chains[pattern].append((where[key], first, last))
+        self.chains = [np.array(links, dtype=np.int64) for links in chains.values()]
+        for _ in range(50):
+            self._propagate()
+            if not self._chain():
+                break
+
+    def _chain(self) -> bool:
+        """Tighten every span of every chain by the others (difference constraints on the
+        chain's running totals, solved exactly by shortest paths); True if any changed."""
+        lb_r = self.matrix @ self.lb
+        ub_r, inf_r = _sums(self.matrix, self.ub)
+        lo = np.maximum(self.lo, lb_r)
+        hi = np.minimum(self.hi, np.where(inf_r > 0, math.inf, ub_r))
+        changed = False
+        for links in self.chains:
+            rows, first, last = links[:, 0], links[:, 1], links[:, 2] + 1
+            size = int(last.max()) + 1
+            # d[i, j]: the most that total(j) - total(i) can be (totals of the months before).
+            d = np.full((size, size), math.inf)
+            np.fill_diagonal(d, 0.0)
+            d[np.arange(1, size), np.arange(size - 1)] = 0.0  # the totals never fall
+            np.minimum.at(d, (first, last), hi[rows])
+            np.minimum.at(d, (last, first), -lo[rows])
+            for k in range(size):
+                d = np.minimum(d, d[:, k : k + 1] + d[k : k + 1, :])
+            if (np.diag(d) < -TOL).any():
+                raise InfeasibleError("the spans of a chain admit no totals")
+            new_hi, new_lo = d[first, last], -d[last, first]
+            if (new_hi < self.hi[rows] - TOL).any() or (new_lo > self.lo[rows] + TOL).any():
+                changed = True
+                np.minimum.at(self.hi, rows, new_hi)
+                np.maximum.at(self.lo, rows, new_lo)
+        return changed
 
     def _propagate(self, rounds: int = 50) -> None:
         coo = self.matrix.tocoo()
@@ -205,6 +262,7 @@ def _bundled_highs(lp: _Programme) -> Callable[[Floats], Floats | None] | None:
     highs = _core._Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("simplex_strategy", 4)  # primal: the last basis stays feasible
+    highs.setOptionValue("presolve", "off")  # each LP from the last basis (faster here)
     highs.passModel(model)
     columns = np.arange(n, dtype=np.int32)
 
