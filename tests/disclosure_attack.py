@@ -32,7 +32,8 @@ from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
 from projections.disclosure import ControlledTable
 from projections.questions import QUESTIONS
-from tests.disclosure_lp import Block, InfeasibleError, Stats, Target, Verdict, bound
+from tests.disclosure_highs import InfeasibleError, Stats
+from tests.disclosure_lp import Block, Target, Verdict, bound
 from tests.disclosure_model import Asked, CellKey, Model, Published, Shape, Span, atom_of
 
 Ask = Callable[[str, Sequence[str], object], ControlledTable]
