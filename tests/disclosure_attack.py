@@ -18,12 +18,9 @@ the auditor's exact rows serve only to pick the cells to bound and to check the 
 sums, and each shown figure against its published bound).
 """
 
-import multiprocessing
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,8 +29,8 @@ from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
 from projections.disclosure import ControlledTable
 from projections.questions import QUESTIONS
-from tests.disclosure_highs import InfeasibleError, Stats
-from tests.disclosure_lp import Block, Target, Verdict, bound
+from tests.disclosure_highs import Stats
+from tests.disclosure_lp import Block, Pool, Target, Verdict
 from tests.disclosure_model import Asked, CellKey, Model, Published, Shape, Span, atom_of
 
 Ask = Callable[[str, Sequence[str], object], ControlledTable]
@@ -110,7 +107,7 @@ def attack(
     tables need not carry month (their blocks are the largest) come first."""
     report = Report()
     report.seconds = {"collecting": 0.0, "model": 0.0}
-    with _Pool(workers) as pool:
+    with Pool(workers) as pool:
         solving = []
         for slug, shape in sorted(shapes.items(), key=lambda item: item[1].month_always):
             started = time.monotonic()
@@ -123,7 +120,7 @@ def attack(
             values = _values(model, truth)
             _check(model, tables, truth, values, exact, report)
             jobs = sorted(_jobs(model, values, published, threshold), key=_cost, reverse=True)
-            solving += [(job, pool.submit(job)) for job in jobs]
+            solving += [(job, pool.submit(job.block, job.goals)) for job in jobs]
             report.per_question[slug] = (0, 0, 0)
             report.seconds["model"] += time.monotonic() - started
         started = time.monotonic()
@@ -268,45 +265,8 @@ def _jobs(model: Model, values: Truth, published: Published, threshold: int) -> 
     return jobs
 
 
-Solved = tuple[list[Verdict] | str, Stats]
-
-
-def _solve(block: Block, goals: list[Target]) -> Solved:
-    """A block's verdicts, or why its figures admit no values at all."""
-    stats = Stats()
-    try:
-        return bound(block, goals, stats), stats
-    except InfeasibleError as e:
-        return str(e), stats
-
-
 def _cost(job: _Job) -> int:
     return job.block.size * len(job.goals)
-
-
-class _Pool:
-    """Jobs solved in worker processes (spawned: the caller may hold threads, DuckDB's among
-    them), or here and at once with one worker."""
-
-    def __init__(self, workers: int | None) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        self.pool = None
-        if self.workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
-
-    def submit(self, job: _Job) -> Callable[[], Solved]:
-        if self.pool is None:
-            solved = _solve(job.block, job.goals)
-            return lambda: solved
-        return self.pool.submit(_solve, job.block, job.goals).result
-
-    def __enter__(self) -> "_Pool":
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
 
 
 def _tally(job: _Job, verdicts: Sequence[Verdict] | str, report: Report) -> None:

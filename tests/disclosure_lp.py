@@ -14,11 +14,15 @@ totals, by shortest paths; and a target is bounded by every row that holds it. T
 where a verdict is still open: a point an LP returns is feasible, so a target seen at its bound
 cannot be tightened there, and two values seen with a whole number between them mean it is not
 pinned; LPs that push many open targets at once come first, one target at a time last.
+`Pool` bounds blocks in worker processes, each block's verdicts or why it admits no values.
 """
 
 import math
+import multiprocessing
+import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -250,3 +254,41 @@ def bound(block: Block, targets: Sequence[Target], stats: Stats | None = None) -
         Verdict(float(lo[i]), float(hi[i]), bool(pinned[i]), bool(narrowed[i]))
         for i in range(len(targets))
     ]
+
+
+Solved = tuple[list[Verdict] | str, Stats]
+
+
+def _solve(block: Block, targets: Sequence[Target]) -> Solved:
+    """A block's verdicts, or why its figures admit no values at all."""
+    stats = Stats()
+    try:
+        return bound(block, targets, stats), stats
+    except InfeasibleError as e:
+        return str(e), stats
+
+
+class Pool:
+    """Blocks bounded in worker processes (spawned: the caller may hold threads, DuckDB's among
+    them), or here and at once with one worker."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.pool = None
+        if self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+
+    def submit(self, block: Block, targets: Sequence[Target]) -> Callable[[], Solved]:
+        """The block's verdicts (or why there are none) and its LPs, when called."""
+        if self.pool is None:
+            solved = _solve(block, targets)
+            return lambda: solved
+        return self.pool.submit(_solve, block, targets).result
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
