@@ -1,28 +1,26 @@
 """The disclosure attack (issue 15): every table one commissioner key can get, every shown count
 read as the error bound the hub publishes, and LPs bounding every cell whose true value is small.
 
-    release = collect(plan(shapes(place), periods), ask)  # ask(slug, by, period) -> a table
-    report = attack(release, shapes(place), Published.perturbation(place.disclosure), exact)
-    print(report.summary())
+    asked = plan(shapes(place), periods)  # every cut combination for every period
+    report = attack(asked, ask, shapes(place), Published.perturbation(place.disclosure), exact)
+    print(report.summary())  # ask(slug, by, period) -> a table; exact: the auditor's rows
 
 The model (`tests.disclosure_model`): a question's cells are sums of atoms, its finest cells
 (demand: month × locality × agency × need per measure, sector being the agency's; repeat_demand:
 month × locality × need; bounces: month × from × to), the rows of the whole record's finest
 table. A row or total of any table sums the atoms of its month (or of each month of the table's
-period) that match its dims. Each distinct cell gets the intersection of the intervals its
-appearances allow, and `tests.disclosure_lp` bounds each cell truly 1..threshold, block by
-block: a question whose tables all carry month falls apart into months, and measures are
-independent unless a row's presence ties them. Only the published rules are used, never how
-the hub computes its noise; the auditor's exact rows serve only to pick the cells to bound and
-to check the model and the bounds.
+period) that match its dims; a cell is one count of one such row. Each distinct cell (the same
+atoms: one cell) gets the intersection of the intervals its appearances allow, and
+`tests.disclosure_lp` bounds each cell truly 1..threshold, block by block: a question whose
+tables all carry month falls apart into months, and measures are independent unless a row's
+presence ties them. Only the published rules are used, never how the hub computes its noise;
+the auditor's exact rows serve only to pick the cells to bound and to check the model (its
+sums, and each shown figure against its published bound).
 """
 
-import multiprocessing
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +29,8 @@ from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
 from projections.disclosure import ControlledTable
 from projections.questions import QUESTIONS
-from tests.disclosure_lp import Block, Stats, Target, Verdict, bound
+from tests.disclosure_highs import Stats
+from tests.disclosure_lp import Block, Pool, Target, Verdict
 from tests.disclosure_model import Asked, CellKey, Model, Published, Shape, Span, atom_of
 
 Ask = Callable[[str, Sequence[str], object], ControlledTable]
@@ -56,10 +55,6 @@ def plan(
     ]
 
 
-def collect(asked: Sequence[Asked], ask: Ask) -> list[tuple[Asked, ControlledTable]]:
-    return [(a, ask(a.slug, a.by, a.period)) for a in asked]
-
-
 @dataclass
 class Report:
     """The attack's figures, and what broke its assumptions."""
@@ -73,6 +68,7 @@ class Report:
     examples: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     unsound: list[str] = field(default_factory=list)
+    infeasible: list[str] = field(default_factory=list)
     inconsistent: int = 0
     listing: list[str] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
@@ -85,9 +81,10 @@ class Report:
         )
         times = ", ".join(f"{k} {v:.0f}s" for k, v in self.seconds.items())
         return (
-            f"{self.tables} tables, {self.cells} distinct cells. Cells truly 1..7:"
+            f"{self.tables} tables, {self.cells} distinct cells (a count of a row or total)."
+            f" Cells truly 1..7:"
             f" {self.targets}; pinned to one value: {self.pinned}; narrowed below their own"
-            f" published range: {self.narrowed} ({per}). Cells shown with two figures:"
+            f" published range: {self.narrowed} ({per}). Sums of units shown with two figures:"
             f" {self.inconsistent}; cut combinations whose rows depend on the data:"
             f" {len(self.listing)}. {self.stats.lps} LPs ({self.stats.without_lp} verdicts"
             f" without one of their own); {times}."
@@ -95,34 +92,44 @@ class Report:
 
 
 def attack(
-    release: Sequence[tuple[Asked, ControlledTable]],
+    asked: Sequence[Asked],
+    ask: Ask,
     shapes: Mapping[str, Shape],
     published: Published,
     exact: Exact,
     threshold: int = 7,
     workers: int | None = None,
 ) -> Report:
-    """Bound every cell of the release whose true value is 1..threshold, the blocks shared out
-    among `workers` processes (default: one a core). `exact(slug, by, months)` gives the
-    auditor's rows: the truth, and a check that the model adds up."""
-    report = Report(tables=len(release))
-    started = time.monotonic()
-    jobs: list[_Job] = []
-    for slug, shape in shapes.items():
-        tables = [(a, t) for a, t in release if a.slug == slug]
-        model = Model.of(shape, tables, published)
-        truth = _truth(model, exact, report)
-        values = _values(model, truth)
-        _check(model, tables, truth, values, exact, report)
-        jobs += _jobs(model, values, published, threshold)
-        report.per_question[slug] = (0, 0, 0)
-    report.seconds["model"] = time.monotonic() - started
-    started = time.monotonic()
-    for job, (verdicts, stats) in zip(jobs, _solve_all(jobs, workers), strict=True):
-        report.stats.lps += stats.lps
-        report.stats.without_lp += stats.without_lp
-        _tally(job, verdicts, report)
-    report.seconds["LPs"] = time.monotonic() - started
+    """Ask every table planned, and bound every cell whose true value is 1..threshold.
+    `exact(slug, by, months)` gives the auditor's rows: the truth, and a check that the model
+    adds up. Blocks go to `workers` processes (default: one a core) as soon as their question
+    is read, so they are solved while the next question's tables are asked; questions whose
+    tables need not carry month (their blocks are the largest) come first."""
+    report = Report()
+    report.seconds = {"collecting": 0.0, "model": 0.0}
+    with Pool(workers) as pool:
+        solving = []
+        for slug, shape in sorted(shapes.items(), key=lambda item: item[1].month_always):
+            started = time.monotonic()
+            tables = [(a, ask(a.slug, a.by, a.period)) for a in asked if a.slug == slug]
+            report.tables += len(tables)
+            report.seconds["collecting"] += time.monotonic() - started
+            started = time.monotonic()
+            model = Model.of(shape, tables, published)
+            truth = _truth(model, exact, report)
+            values = _values(model, truth)
+            _check(model, tables, truth, values, exact, report)
+            jobs = sorted(_jobs(model, values, published, threshold), key=_cost, reverse=True)
+            solving += [(job, pool.submit(job.block, job.goals)) for job in jobs]
+            report.per_question[slug] = (0, 0, 0)
+            report.seconds["model"] += time.monotonic() - started
+        started = time.monotonic()
+        for job, result in solving:
+            verdicts, stats = result()
+            report.stats.lps += stats.lps
+            report.stats.without_lp += stats.without_lp
+            _tally(job, verdicts, report)
+        report.seconds["LPs after that"] = time.monotonic() - started
     return report
 
 
@@ -194,7 +201,6 @@ def _check(
             if not lo <= value <= hi:
                 report.outside.append(f"{shape.slug} {m} {key}: true {value}, shown {lo}..{hi}")
     report.cells += len(model.cells) * len(shape.measures)
-    report.inconsistent += len(model.inconsistent)
     report.listing += [f"{shape.slug} by {by}" for by, s in model.listing.items() if len(s) > 1]
 
 
@@ -217,6 +223,7 @@ class _Job:
     block: Block
     goals: list[Target]
     targets: list[tuple[str, CellKey, int, int]]
+    inconsistent: set[tuple[int, ...]] = field(default_factory=set)
 
 
 def _jobs(model: Model, values: Truth, published: Published, threshold: int) -> list[_Job]:
@@ -225,18 +232,28 @@ def _jobs(model: Model, values: Truth, published: Published, threshold: int) -> 
     for c, key in enumerate(model.cells):
         by_month[key[0] if shape.month_always else ""].append((c, key))
     jobs = []
+    position = {m: i for i, m in enumerate(model.months)}
+    in_month: dict[object, list[int]] = defaultdict(list)
+    for i, atom in enumerate(model.atoms):
+        in_month[atom[0] if shape.month_always else ""].append(i)
     for measures, month in _blocks(model, published):
-        atoms = [i for i, a in enumerate(model.atoms) if not month or a[0] == month]
+        atoms = in_month[month]
         local = np.full(len(model.atoms), -1, dtype=np.int64)
         local[atoms] = np.arange(len(atoms))
         job = _Job(shape.slug, Block(len(measures) * len(atoms)), [], [])
         goal: dict[tuple[int, ...], int] = {}
+        shown: dict[tuple[int, ...], object] = {}
         for c, key in by_month[month]:
             members = local[model.members(key)]
+            first, last, fixed = key
             for k, m in enumerate(measures):
                 lo, hi = model.cells[key][shape.measures.index(m)]
-                slots = tuple(sorted(int(v) for v in members + k * len(atoms)))
-                job.block.add(slots, lo, hi)
+                slots = tuple((members + k * len(atoms)).tolist())  # in order, as members
+                span = None if month else ((m, fixed), position[first], position[last])
+                job.block.add(slots, lo, hi, span)
+                figure = model.figures[key][shape.measures.index(m)]
+                if shown.setdefault(slots, figure) != figure or key in model.inconsistent:
+                    job.inconsistent.add(slots)
                 if 1 <= (value := int(values[m][c])) <= threshold:
                     job.targets.append((m, key, value, goal.setdefault(slots, len(goal))))
         for slots in goal:  # a goal's own interval: all its cells' (they are one sum)
@@ -248,30 +265,15 @@ def _jobs(model: Model, values: Truth, published: Published, threshold: int) -> 
     return jobs
 
 
-def _solve(job: tuple[Block, list[Target]]) -> tuple[list[Verdict], Stats]:
-    stats = Stats()
-    return bound(job[0], job[1], stats), stats
+def _cost(job: _Job) -> int:
+    return job.block.size * len(job.goals)
 
 
-def _solve_all(jobs: Sequence[_Job], workers: int | None) -> list[tuple[list[Verdict], Stats]]:
-    """Each job's verdicts, the largest jobs first, in `workers` processes (spawned: the caller
-    may hold threads, DuckDB's among them)."""
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].block.size * len(jobs[i].goals))
-    work = [(jobs[i].block, jobs[i].goals) for i in order]
-    workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        solved = [_solve(w) for w in work]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            solved = list(pool.map(_solve, work))
-    out: list[tuple[list[Verdict], Stats]] = [([], Stats())] * len(jobs)
-    for i, result in zip(order, solved, strict=True):
-        out[i] = result
-    return out
-
-
-def _tally(job: _Job, verdicts: Sequence[Verdict], report: Report) -> None:
+def _tally(job: _Job, verdicts: Sequence[Verdict] | str, report: Report) -> None:
+    report.inconsistent += len(job.inconsistent)
+    if isinstance(verdicts, str):
+        report.infeasible.append(f"{job.slug}: {verdicts}")
+        return
     found = list(report.per_question[job.slug])
     for m, key, value, goal in job.targets:
         v = verdicts[goal]

@@ -1,4 +1,5 @@
-"""Bounding cells by linear programming (scipy's HiGHS) over one block of additive relations.
+"""Bounding cells by linear programming (HiGHS: `tests.disclosure_highs`) over one block of
+additive relations.
 
     block = Block(3)  # three atoms, each a whole number of at least 0
     block.add((0, 1), 5, 5)  # atom 0 + atom 1 is exactly 5
@@ -6,29 +7,32 @@
     bound(block, [Target((0,), 0, math.inf)])  # [Verdict(lo=3, hi=5, pinned=False, narrowed=True)]
 
 Every value is a whole number, so bounds are rounded inwards (a minimum up, a maximum down)
-and stay sound. First, propagation: each row bounds each of its atoms by its own bounds less
-the others' (repeated until stable), and a target by every row that holds it. Then LPs, only
+and stay sound. First, propagation, until nothing changes: each row bounds each of its atoms by
+its own bounds less the others'; the spans of one chain (a pattern's sums over runs of months:
+a month, a quarter, a year, or any from..to) bound each other exactly as differences of running
+totals, by shortest paths; and a target is bounded by every row that holds it. Then LPs, only
 where a verdict is still open: a point an LP returns is feasible, so a target seen at its bound
 cannot be tightened there, and two values seen with a whole number between them mean it is not
 pinned; LPs that push many open targets at once come first, one target at a time last.
+`Pool` bounds blocks in worker processes, each block's verdicts or why it admits no values.
 """
 
 import math
+import multiprocessing
+import os
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog  # type: ignore[import-untyped]
-from scipy.sparse import csc_matrix, csr_matrix, vstack  # type: ignore[import-untyped]
+from scipy.sparse import csc_matrix, csr_matrix  # type: ignore[import-untyped]
 
-TOL = 1e-6
-Floats = NDArray[np.float64]
+from tests.disclosure_highs import TOL, Floats, InfeasibleError, Programme, Stats, sums
+
 Rows = dict[tuple[int, ...], tuple[float, float]]
-
-
-class InfeasibleError(Exception):
-    """The bounds admit no values at all: some shown figure broke its published bound."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,35 +57,36 @@ class Verdict:
 
 @dataclass
 class Block:
-    """Atoms 0..size-1 (each >= 0) and rows lo <= sum(members) <= hi; a repeated row intersects."""
+    """Atoms 0..size-1 (each >= 0) and rows lo <= sum(members) <= hi; a repeated row intersects.
+    A row may be a span of a chain: the sum of months `first`..`last` of one pattern (a cell's
+    dims over consecutive months), so that spans of a chain bound each other as differences."""
 
     size: int
     rows: Rows = field(default_factory=dict)
+    spans: dict[tuple[int, ...], set[tuple[object, int, int]]] = field(default_factory=dict)
 
-    def add(self, members: Sequence[int], lo: float, hi: float) -> None:
-        key = tuple(sorted(members))
+    def add(
+        self,
+        members: Sequence[int],
+        lo: float,
+        hi: float,
+        span: tuple[object, int, int] | None = None,
+    ) -> None:
+        key = tuple(members) if _ascending(members) else tuple(sorted(members))
         old_lo, old_hi = self.rows.get(key, (0.0, math.inf))
         self.rows[key] = (max(lo, old_lo), min(hi, old_hi))
+        if span is not None:
+            self.spans.setdefault(key, set()).add(span)
 
 
-@dataclass
-class Stats:
-    """LPs solved, and verdicts reached without any LP of their own."""
-
-    lps: int = 0
-    without_lp: int = 0
+def _ascending(members: Sequence[int]) -> bool:
+    return all(a < b for a, b in pairwise(members))
 
 
 def _incidence(keys: Sequence[tuple[int, ...]], size: int) -> csr_matrix:
     rows = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
     cols = np.fromiter((v for k in keys for v in k), dtype=np.int64, count=len(rows))
     return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(keys), size))
-
-
-def _sums(matrix: csr_matrix, values: Floats) -> tuple[Floats, Floats]:
-    """Per row: the sum of the finite values, and how many are infinite."""
-    infinite = ~np.isfinite(values)
-    return matrix @ np.where(infinite, 0.0, values), matrix @ infinite.astype(np.float64)
 
 
 class _System:
@@ -96,14 +101,52 @@ class _System:
         self.hi = np.array([block.rows[k][1] for k in keys])
         self.lb = np.zeros(block.size)
         self.ub = np.full(block.size, math.inf)
-        self._propagate()
+        where = {k: i for i, k in enumerate(keys)}
+        chains: dict[object, list[tuple[int, int, int]]] = defaultdict(list)
+        for key, spans in block.spans.items():
+            for pattern, first, last in spans:
+                if key in where:
+                    chains[pattern].append((where[key], first, last))
+        self.chains = [np.array(links, dtype=np.int64) for links in chains.values()]
+        for _ in range(50):
+            self._propagate()
+            if not self._chain():
+                break
+
+    def _chain(self) -> bool:
+        """Tighten every span of every chain by the others (difference constraints on the
+        chain's running totals, solved exactly by shortest paths); True if any changed."""
+        lb_r = self.matrix @ self.lb
+        ub_r, inf_r = sums(self.matrix, self.ub)
+        lo = np.maximum(self.lo, lb_r)
+        hi = np.minimum(self.hi, np.where(inf_r > 0, math.inf, ub_r))
+        changed = False
+        for links in self.chains:
+            rows, first, last = links[:, 0], links[:, 1], links[:, 2] + 1
+            size = int(last.max()) + 1
+            # d[i, j]: the most that total(j) - total(i) can be (totals of the months before).
+            d = np.full((size, size), math.inf)
+            np.fill_diagonal(d, 0.0)
+            d[np.arange(1, size), np.arange(size - 1)] = 0.0  # the totals never fall
+            np.minimum.at(d, (first, last), hi[rows])
+            np.minimum.at(d, (last, first), -lo[rows])
+            for k in range(size):
+                d = np.minimum(d, d[:, k : k + 1] + d[k : k + 1, :])
+            if (np.diag(d) < -TOL).any():
+                raise InfeasibleError("the spans of a chain admit no totals")
+            new_hi, new_lo = d[first, last], -d[last, first]
+            if (new_hi < self.hi[rows] - TOL).any() or (new_lo > self.lo[rows] + TOL).any():
+                changed = True
+                np.minimum.at(self.hi, rows, new_hi)
+                np.maximum.at(self.lo, rows, new_lo)
+        return changed
 
     def _propagate(self, rounds: int = 50) -> None:
         coo = self.matrix.tocoo()
         r, c = coo.row, coo.col
         for _ in range(rounds):
             lb_sum = self.matrix @ self.lb
-            ub_sum, ub_inf = _sums(self.matrix, self.ub)
+            ub_sum, ub_inf = sums(self.matrix, self.ub)
             ub_c = self.ub[c]
             ub = self.ub.copy()
             np.minimum.at(ub, c, self.hi[r] - (lb_sum[r] - self.lb[c]))
@@ -122,9 +165,9 @@ class _System:
     def target_bounds(self, t: csr_matrix) -> tuple[Floats, Floats]:
         """Per target: its atoms' bounds summed, tightened by each row holding all its atoms."""
         lb_t = t @ self.lb
-        ub_t, inf_t = _sums(t, self.ub)
+        ub_t, inf_t = sums(t, self.ub)
         lb_r = self.matrix @ self.lb
-        ub_r, inf_r = _sums(self.matrix, self.ub)
+        ub_r, inf_r = sums(self.matrix, self.ub)
         lo = lb_t.copy()
         hi = np.where(inf_t > 0, math.inf, ub_t)
         holding: csc_matrix = (self.matrix @ t.T).tocsc()
@@ -140,87 +183,6 @@ class _System:
         return np.ceil(lo - TOL), np.where(np.isfinite(hi), np.floor(hi + TOL), hi)
 
 
-class _Programme:
-    """The system's LP (rows propagation made redundant left out), solved by HiGHS: through
-    scipy's bundled bindings where present, the model passed once and each LP warm-started by
-    primal simplex from the last one's basis (about 15 times faster here); else by linprog."""
-
-    def __init__(self, system: _System, stats: Stats) -> None:
-        self.stats, self.lb, self.ub = stats, system.lb, system.ub
-        m = system.matrix
-        ub_sum, ub_inf = _sums(m, system.ub)
-        upper = np.isfinite(system.hi) & ((ub_inf > 0) | (ub_sum > system.hi + TOL))
-        lower = (system.lo > 0) & (m @ system.lb < system.lo - TOL)
-        kept = upper | lower
-        self.matrix: csr_matrix = m[kept]
-        self.row_lo = np.where(lower, system.lo, -math.inf)[kept]
-        self.row_hi = np.where(upper, system.hi, math.inf)[kept]
-        # An atom is bounded above by its own bound or by a row with a finite maximum.
-        self.capped = np.isfinite(system.ub) | (m.T @ np.isfinite(system.hi).astype(np.float64) > 0)
-        self.highs = _bundled_highs(self)
-
-    def solve(self, objective: Floats) -> Floats | None:
-        """A point minimising `objective`, or None when it is unbounded below."""
-        self.stats.lps += 1
-        if self.highs is not None:
-            return self.highs(objective)
-        upper, lower = np.isfinite(self.row_hi), np.isfinite(self.row_lo)
-        a_ub = vstack([self.matrix[upper], -self.matrix[lower]], format="csr")
-        result = linprog(
-            objective,
-            A_ub=a_ub if a_ub.shape[0] else None,
-            b_ub=np.concatenate([self.row_hi[upper], -self.row_lo[lower]])
-            if a_ub.shape[0]
-            else None,
-            bounds=np.column_stack([self.lb, self.ub]),
-            method="highs",
-        )
-        if result.status == 3:
-            return None
-        if result.status != 0:
-            raise InfeasibleError(f"the LP failed: {result.message}")
-        return np.asarray(result.x, dtype=np.float64)
-
-
-def _bundled_highs(lp: _Programme) -> Callable[[Floats], Floats | None] | None:
-    """A warm-started solve over scipy's own HiGHS bindings, or None where scipy has none."""
-    try:
-        from scipy.optimize._highspy import _core  # type: ignore[import-untyped]
-    except ImportError:
-        return None
-    inf = _core.kHighsInf
-    a = lp.matrix.tocsc()
-    n = a.shape[1]
-    model = _core.HighsLp()
-    model.num_col_, model.num_row_ = n, a.shape[0]
-    model.col_cost_ = np.zeros(n)
-    model.col_lower_ = lp.lb
-    model.col_upper_ = np.where(np.isfinite(lp.ub), lp.ub, inf)
-    model.row_lower_ = np.where(np.isfinite(lp.row_lo), lp.row_lo, -inf)
-    model.row_upper_ = np.where(np.isfinite(lp.row_hi), lp.row_hi, inf)
-    model.a_matrix_.format_ = _core.MatrixFormat.kColwise
-    model.a_matrix_.start_, model.a_matrix_.index_ = a.indptr, a.indices
-    model.a_matrix_.value_ = a.data
-    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n, a.shape[0]
-    highs = _core._Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("simplex_strategy", 4)  # primal: the last basis stays feasible
-    highs.passModel(model)
-    columns = np.arange(n, dtype=np.int32)
-
-    def solve(objective: Floats) -> Floats | None:
-        highs.changeColsCost(n, columns, objective)
-        highs.run()
-        status = highs.getModelStatus()
-        if status == _core.HighsModelStatus.kOptimal:
-            return np.asarray(highs.getSolution().col_value, dtype=np.float64)
-        if status == _core.HighsModelStatus.kUnbounded:
-            return None
-        raise InfeasibleError(f"the LP failed: {highs.modelStatusToString(status)}")
-
-    return solve
-
-
 def bound(block: Block, targets: Sequence[Target], stats: Stats | None = None) -> list[Verdict]:
     """Each target's verdict: pinned (one value left) and narrowed (inside its own interval)."""
     stats = stats if stats is not None else Stats()
@@ -231,7 +193,7 @@ def bound(block: Block, targets: Sequence[Target], stats: Stats | None = None) -
     lo, hi = system.target_bounds(t)
     own_lo = np.array([tg.own_lo for tg in targets], dtype=np.float64)
     own_hi = np.array([tg.own_hi for tg in targets], dtype=np.float64)
-    lp = _Programme(system, stats)
+    lp = Programme(system.matrix, system.lo, system.hi, system.lb, system.ub, stats)
     finite = np.asarray(t @ (~lp.capped).astype(np.float64) == 0).ravel()
     hi = np.where(finite, hi, math.inf)
     seen_lo = np.full(len(targets), math.inf)
@@ -292,3 +254,41 @@ def bound(block: Block, targets: Sequence[Target], stats: Stats | None = None) -
         Verdict(float(lo[i]), float(hi[i]), bool(pinned[i]), bool(narrowed[i]))
         for i in range(len(targets))
     ]
+
+
+Solved = tuple[list[Verdict] | str, Stats]
+
+
+def _solve(block: Block, targets: Sequence[Target]) -> Solved:
+    """A block's verdicts, or why its figures admit no values at all."""
+    stats = Stats()
+    try:
+        return bound(block, targets, stats), stats
+    except InfeasibleError as e:
+        return str(e), stats
+
+
+class Pool:
+    """Blocks bounded in worker processes (spawned: the caller may hold threads, DuckDB's among
+    them), or here and at once with one worker."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.pool = None
+        if self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+
+    def submit(self, block: Block, targets: Sequence[Target]) -> Callable[[], Solved]:
+        """The block's verdicts (or why there are none) and its LPs, when called."""
+        if self.pool is None:
+            solved = _solve(block, targets)
+            return lambda: solved
+        return self.pool.submit(_solve, block, targets).result
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)

@@ -148,29 +148,25 @@ class Model:
                 fixed.remove((d, dims[d]))  # implied by its source: the same cell without it
         if "month" in dims:
             first = last = str(dims["month"])
-        else:
+        else:  # the period's months within the record (FY2023-24 of a record from 2024-01
+            # is its first quarter: the same cell)
             first, last = months or (self.months[0], self.months[-1])
+            first, last = max(first, self.months[0]), min(last, self.months[-1])
         return first, last, tuple(sorted(fixed, key=lambda kv: kv[0]))
 
     def read(self, asked: Asked, table: ControlledTable, published: Published) -> None:
         measures = self.shape.measures
         keys: dict[object, CellKey] = self.keys
-        listed: dict[object, list[tuple[object, ...]]] = defaultdict(list)
-        for row in table.rows:
-            listed[row.dims.get("month")].append(
-                tuple(v for d, v in row.dims.items() if d != "month")
-            )
-        self.listing.setdefault(asked.by, set()).update(frozenset(s) for s in listed.values())
-        if "month" in table.dims:  # every month of the period listed, or an absence says 0
-            span = asked.months or (self.months[0], self.months[-1])
-            if {m for m in self.months if span[0] <= m <= span[1]} - set(listed):
-                self.listing[asked.by].add(frozenset())
-        for row in (*table.rows, *table.totals):
-            dims = tuple(row.dims.items())
-            where = dims if "month" in row.dims else (dims, asked.months)
+        listed: dict[str, set[Fixed]] = defaultdict(set)
+        detail = len(table.rows)
+        for i, row in enumerate((*table.rows, *table.totals)):
+            items = tuple(row.dims.items())
+            where = items if "month" in row.dims else (items, asked.months)
             key = keys.get(where)
             if key is None:
                 key = keys[where] = self.key(row.dims, asked.months)
+            if i < detail:
+                listed[key[0]].add(key[2])
             figures = tuple([row.cells[m].value for m in measures])
             seen = self.figures.setdefault(key, figures)
             if seen == figures and key in self.cells:
@@ -181,6 +177,12 @@ class Model:
             for j, m in enumerate(measures):
                 lo, hi = published.interval(row.cells[m])
                 bounds[j] = (max(lo, bounds[j][0]), min(hi, bounds[j][1]))
+        # A row's presence must say nothing: the same rows in every month and period.
+        self.listing.setdefault(asked.by, set()).update(frozenset(s) for s in listed.values())
+        if "month" in table.dims:  # every month of the period listed, or an absence says 0
+            span = asked.months or (self.months[0], self.months[-1])
+            if {m for m in self.months if span[0] <= m <= span[1]} - set(listed):
+                self.listing[asked.by].add(frozenset())
 
     def attribute(self, atom: tuple[object, ...], dim: str) -> object:
         if dim in self.shape.derived:
