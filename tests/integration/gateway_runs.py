@@ -58,6 +58,21 @@ def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
     return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
+class ReceiptEnds:
+    """The receipts topics' end offsets, on one connection kept open (asked often)."""
+
+    def __init__(self, connection: KafkaConnection, agencies: Sequence[str]) -> None:
+        self._consumer = KafkaConsumer(**connection.options(), isolation_level="read_committed")
+        self._tps = [TopicPartition(receipts_topic(a), 0) for a in agencies]
+
+    def ends(self) -> dict[str, int]:
+        found = self._consumer.end_offsets(self._tps)
+        return {tp.topic: int(found[tp]) for tp in self._tps}
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
 def receipts_end(connection: KafkaConnection, agency: str) -> int:
     consumer = KafkaConsumer(**connection.options(), isolation_level="read_committed")
     try:
