@@ -143,19 +143,22 @@ class Spool:
 
 
 def prepare(
-    data_dir: Path, batches: int, batch_size: int
+    data_dir: Path, agencies: Path, batches: int, batch_size: int
 ) -> tuple[Spool, dict[str, tuple[float, str]]]:
-    """A place sized for `batches` batches synthesised into `data_dir/place`, its extracts
-    through their connectors into the spool, one agency key each; and the stage times."""
+    """A place sized for `batches` batches synthesised into the agencies' folder (the hub's
+    data folder gets its place file alone), its extracts through their connectors into the
+    spool (the agencies' too), one agency key each; and the stage times."""
     stages: dict[str, tuple[float, str]] = {}
     people = math.ceil((batches + 20) * batch_size * PLACE_MARGIN / EVENTS_PER_PERSON)
     print(f"synthesising {people:,} people ...", flush=True)
     start = time.perf_counter()
-    synthesise(data_dir / "place", people=people, seed=2)
+    synthesise(agencies, people=people, seed=2)
     stages["synthesis"] = (time.perf_counter() - start, f"{people:,} people")
+    (data_dir / "place").mkdir(parents=True)
+    shutil.copyfile(agencies / "place.toml", data_dir / "place" / "place.toml")
     place = load_place(data_dir / "place" / "place.toml")
-    new_key_file(data_dir / "place-key.toml")
-    pseudonymiser = load_pseudonymiser(data_dir / "place-key.toml")
+    new_key_file(agencies / "place-key.toml")
+    pseudonymiser = load_pseudonymiser(agencies / "place-key.toml")
     keys = KeyStore(data_dir / "access.sqlite")
     try:
         tokens = [keys.create("agency", agency.slug).token for agency in place.agencies]
@@ -163,16 +166,16 @@ def prepare(
         keys.close()
     print(f"the {len(place.agencies)} agencies' extracts through their connectors ...", flush=True)
     start = time.perf_counter()
-    spool_path = data_dir / "batches.bin"
+    spool_path = agencies / "batches.bin"
     placed: list[tuple[float, Slot]] = []
     offset = 0
     with spool_path.open("wb") as out:
         for index, agency in enumerate(place.agencies):
-            mapping = load_mapping(data_dir / "place" / "mappings" / f"{agency.slug}.toml", place)
+            mapping = load_mapping(agencies / "mappings" / f"{agency.slug}.toml", place)
             connector = CsvConnector(mapping, place, pseudonymiser)
             mine: list[Slot] = []
             pending: list[dict[str, object]] = []
-            for read in connector.read(data_dir / "place" / "extracts" / f"{agency.slug}.csv"):
+            for read in connector.read(agencies / "extracts" / f"{agency.slug}.csv"):
                 pending += read.events
                 while len(pending) >= batch_size:
                     body = orjson.dumps(pending[:batch_size])
@@ -701,7 +704,7 @@ def main() -> None:
     data_dir = scratch / "hub-data"
     steps: list[Run] = []
     try:
-        spool, stages = prepare(data_dir, needed, args.batch)
+        spool, stages = prepare(data_dir, scratch / "agencies", needed, args.batch)
         spool.open()
         try:
             raw_argv = [sys.executable, str(Path(__file__).resolve()), "--raw-server"]

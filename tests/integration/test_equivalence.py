@@ -7,6 +7,7 @@ are shown (disclosure-controlled) with no cut and with each cut alone.
 """
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +21,11 @@ from tests.integration.conftest import answers
 PATHS = [("embedded", "sqlite"), ("kafka", "sqlite"), ("kafka", "postgres")]
 
 
-def run_path(settings: Settings) -> dict[str, Any]:
+def run_path(settings: Settings, agencies: Path) -> dict[str, Any]:
     """The scenario on one path: the full outputs, and how many entries the worker applied."""
     with open_hub(settings) as hub:
         on_kafka = settings.kafka_bootstrap is not None
-        run = run_demo(hub, people=1200, seed=5, stage=quiet, apply=not on_kafka)
+        run = run_demo(hub, agencies, people=1200, seed=5, stage=quiet, apply=not on_kafka)
         if on_kafka:
             applied = hub.worker.run(lambda: hub.worker.lag() == 0, group=settings.worker_group)
         else:
@@ -44,9 +45,9 @@ def run_path(settings: Settings) -> dict[str, Any]:
 
 
 def test_every_path_gives_the_same_answers(
-    settings_for: Callable[[str, str], Settings],
+    settings_for: Callable[[str, str], Settings], agencies: Path
 ) -> None:
-    outputs = {path: run_path(settings_for(*path)) for path in PATHS}
+    outputs = {path: run_path(settings_for(*path), agencies) for path in PATHS}
     reference = outputs[PATHS[0]]
     assert reference["accepted"] > 4000
     assert reference["applied"] == reference["accepted"]
@@ -61,11 +62,11 @@ def test_every_path_gives_the_same_answers(
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_a_second_run_of_the_worker_applies_nothing(
-    settings_for: Callable[[str, str], Settings], store: str
+    settings_for: Callable[[str, str], Settings], agencies: Path, store: str
 ) -> None:
     settings = settings_for("kafka", store)
     with open_hub(settings) as hub:
-        run_demo(hub, people=150, seed=2, stage=quiet, apply=False)
+        run_demo(hub, agencies, people=150, seed=2, stage=quiet, apply=False)
         first = hub.worker.run(lambda: hub.worker.lag() == 0, group=settings.worker_group)
     with open_hub(settings) as hub:
         before = hub.app.recorder.max_notification_id()

@@ -58,8 +58,15 @@ def loose_modes(root: Path) -> list[str]:
 
 
 def run_demo(data_dir: Path) -> None:
+    """`hub demo` with the agencies' folder beside the data folder (not in the repository)."""
+    folders = [
+        "--data-dir",
+        str(data_dir),
+        "--agencies-dir",
+        str(data_dir.parent / "demo-agencies"),
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo", "--people", "200", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "hub.cli", "demo", "--people", "200", *folders],
         cwd=ROOT,
         capture_output=True,
         text=True,

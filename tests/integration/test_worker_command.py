@@ -34,18 +34,19 @@ def test_published_extracts_wait_for_the_worker_which_stops_cleanly_on_sigterm(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "hub-data")
     with open_hub(settings) as hub:
-        run_demo(hub, people=300, seed=12, stage=quiet, apply=False)
-    place = settings.data_dir / "place"
-    extract = place / "extracts" / "police-north.csv"
+        run = run_demo(
+            hub, tmp_path / "demo-agencies", people=300, seed=12, stage=quiet, apply=False
+        )
+    held = run.held  # the agencies' own folder: the hub's data folder has none of it
     published = _hub(
         "publish",
-        str(extract),
+        str(held.extract("police-north")),
         "--mapping",
-        str(place / "mappings" / "police-north.toml"),
+        str(held.mapping("police-north")),
         "--place",
-        str(place / "place.toml"),
+        str(settings.folder.place),
         "--key",
-        str(settings.folder.place_key),
+        str(held.place_key),
         data_dir=settings.data_dir,
     )
     output = published.stdout.read() if published.stdout else ""
