@@ -1,9 +1,10 @@
 """Benchmark: agencies' events POSTed to a served hub on the embedded default, as an open loop.
 
-A synthetic place is made in a temporary data folder (under `--workdir`, removed at the end)
-and every agency's extract is run through its connector: real agency events, cut into batches
-of 100 (`--batch`; each agency's own), serialised once into a file there before any load and
-read back as they are sent; each event is sent to the hub once, so it is accepted rather than
+A synthetic place is made in a temporary agencies' folder (under `--workdir`, removed at the
+end, beside the hub's data folder, which gets the place file alone) and every agency's extract
+is run through its connector: real agency events, cut into batches of 100 (`--batch`; each
+agency's own), serialised once into a file there before any load and read back as they are
+sent; each event is sent to the hub once, so it is accepted rather than
 found a duplicate. The place is sized to the events the run needs (offered rate x seconds, and
 the steps of (c)): the default run synthesises about 195,000 people, some minutes of setup.
 `hub serve` then runs as a separate process (its worker thread applying the log, as served),
