@@ -1,9 +1,10 @@
 """Benchmark: agencies' events POSTed to a served hub on the embedded default, as an open loop.
 
-A synthetic place is made in a temporary data folder (under `--workdir`, removed at the end)
-and every agency's extract is run through its connector: real agency events, cut into batches
-of 100 (`--batch`; each agency's own), serialised once into a file there before any load and
-read back as they are sent; each event is sent to the hub once, so it is accepted rather than
+A synthetic place is made in a temporary agencies' folder (under `--workdir`, removed at the
+end, beside the hub's data folder, which gets the place file alone) and every agency's extract
+is run through its connector: real agency events, cut into batches of 100 (`--batch`; each
+agency's own), serialised once into a file there before any load and read back as they are
+sent; each event is sent to the hub once, so it is accepted rather than
 found a duplicate. The place is sized to the events the run needs (offered rate x seconds, and
 the steps of (c)): the default run synthesises about 195,000 people, some minutes of setup.
 `hub serve` then runs as a separate process (its worker thread applying the log, as served),
@@ -143,19 +144,22 @@ class Spool:
 
 
 def prepare(
-    data_dir: Path, batches: int, batch_size: int
+    data_dir: Path, agencies: Path, batches: int, batch_size: int
 ) -> tuple[Spool, dict[str, tuple[float, str]]]:
-    """A place sized for `batches` batches synthesised into `data_dir/place`, its extracts
-    through their connectors into the spool, one agency key each; and the stage times."""
+    """A place sized for `batches` batches synthesised into the agencies' folder (the hub's
+    data folder gets its place file alone), its extracts through their connectors into the
+    spool (the agencies' too), one agency key each; and the stage times."""
     stages: dict[str, tuple[float, str]] = {}
     people = math.ceil((batches + 20) * batch_size * PLACE_MARGIN / EVENTS_PER_PERSON)
     print(f"synthesising {people:,} people ...", flush=True)
     start = time.perf_counter()
-    synthesise(data_dir / "place", people=people, seed=2)
+    synthesise(agencies, people=people, seed=2)
     stages["synthesis"] = (time.perf_counter() - start, f"{people:,} people")
+    (data_dir / "place").mkdir(parents=True)
+    shutil.copyfile(agencies / "place.toml", data_dir / "place" / "place.toml")
     place = load_place(data_dir / "place" / "place.toml")
-    new_key_file(data_dir / "place-key.toml")
-    pseudonymiser = load_pseudonymiser(data_dir / "place-key.toml")
+    new_key_file(agencies / "place-key.toml")
+    pseudonymiser = load_pseudonymiser(agencies / "place-key.toml")
     keys = KeyStore(data_dir / "access.sqlite")
     try:
         tokens = [keys.create("agency", agency.slug).token for agency in place.agencies]
@@ -163,16 +167,16 @@ def prepare(
         keys.close()
     print(f"the {len(place.agencies)} agencies' extracts through their connectors ...", flush=True)
     start = time.perf_counter()
-    spool_path = data_dir / "batches.bin"
+    spool_path = agencies / "batches.bin"
     placed: list[tuple[float, Slot]] = []
     offset = 0
     with spool_path.open("wb") as out:
         for index, agency in enumerate(place.agencies):
-            mapping = load_mapping(data_dir / "place" / "mappings" / f"{agency.slug}.toml", place)
+            mapping = load_mapping(agencies / "mappings" / f"{agency.slug}.toml", place)
             connector = CsvConnector(mapping, place, pseudonymiser)
             mine: list[Slot] = []
             pending: list[dict[str, object]] = []
-            for read in connector.read(data_dir / "place" / "extracts" / f"{agency.slug}.csv"):
+            for read in connector.read(agencies / "extracts" / f"{agency.slug}.csv"):
                 pending += read.events
                 while len(pending) >= batch_size:
                     body = orjson.dumps(pending[:batch_size])
@@ -701,7 +705,7 @@ def main() -> None:
     data_dir = scratch / "hub-data"
     steps: list[Run] = []
     try:
-        spool, stages = prepare(data_dir, needed, args.batch)
+        spool, stages = prepare(data_dir, scratch / "agencies", needed, args.batch)
         spool.open()
         try:
             raw_argv = [sys.executable, str(Path(__file__).resolve()), "--raw-server"]

@@ -75,6 +75,7 @@ from psycopg import sql
 from connectors.pseudonym import load_pseudonymiser, new_key_file
 from connectors.synth import synthesise
 from hub.bootstrap import open_hub, open_projections, postgres_connect
+from hub.demo.agencies import AgenciesFolder
 from hub.demo.run import publish_extract
 from hub.log import DEFAULT_PARTITIONS
 from hub.log.kafka import KafkaLog
@@ -404,7 +405,7 @@ def hub_end_to_end(
     """(d) or (e): every extract published while `workers` `hub worker` processes apply the log
     to a PostgreSQL store; then the projections brought up to date."""
     data_dir.mkdir(parents=True)
-    key_file = data_dir / "place-key.toml"
+    key_file = data_dir.parent / f"{data_dir.name}-place-key.toml"  # the agencies': not the hub's
     new_key_file(key_file)
     pseudonymiser = load_pseudonymiser(key_file)
     postgres = {**pg, "POSTGRES_SCHEMA": names["schema"]}
@@ -454,7 +455,13 @@ def hub_end_to_end(
         start = time.perf_counter()
         for agency in place.agencies:
             published = publish_extract(
-                hub, place, place_dir, agency.slug, agency.sector, pseudonymiser, check_stop
+                hub,
+                place,
+                AgenciesFolder(place_dir),
+                agency.slug,
+                agency.sector,
+                pseudonymiser,
+                check_stop,
             )
             run.events += published.accepted
         publishing.clear()

@@ -8,7 +8,7 @@ Everything the hub writes on the embedded default is a file of `DataFolder`; on 
 path the log is a Kafka topic (`topic`, rejected entries on `rejected_topic`) and the store
 PostgreSQL (`store = "postgres"` with eventsourcing's own `POSTGRES_*` settings), with the ledger
 and the record keys in the same schema; the data folder keeps the other keys, the checkpoints,
-the place and the projections.
+the place file and the projections. It never holds the agencies' place key or extracts.
 """
 
 import os
@@ -74,8 +74,8 @@ class DataFolder:
 
     root: Path
     keys: Path | None = None
-    """Where the hub's own pseudonym, gateway and disclosure keys (and the demo's place key)
-    live, if not in the data folder."""
+    """Where the hub's own pseudonym, gateway and disclosure keys live, if not in the data
+    folder (never the place key: that is the agencies')."""
 
     @property
     def store(self) -> Path:
@@ -142,19 +142,14 @@ class DataFolder:
 
     @property
     def place_dir(self) -> Path:
-        """The place the demo synthesises (its place file, extracts and mappings)."""
+        """The hub's copy of the place: its place file alone (the agencies keep their extracts,
+        mappings and place key; the demo's are in its agencies' folder, `hub.demo.agencies`)."""
         return self.root / "place"
 
     @property
     def place(self) -> Path:
         """The place file the hub answers for."""
         return self.place_dir / "place.toml"
-
-    @property
-    def place_key(self) -> Path:
-        """The demo's place key (the agencies' shared pseudonym key), beside the hub's own
-        keys: one place, one key."""
-        return (self.keys or self.root) / "place-key.toml"
 
 
 class Settings(BaseSettings):

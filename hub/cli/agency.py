@@ -10,9 +10,9 @@ folder, no hub key, no store.
 import contextlib
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
@@ -23,16 +23,15 @@ from connectors.csv_connector import CsvConnector
 from connectors.http_sender import HttpPublisher, publish_over_http
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
-from connectors.publish import AgencyRun, publish_with
+from connectors.publish import AgencyRun
+from hub.agency.publish import publish_over_kafka
 from hub.cli.common import console, errors, progress_bar
 from hub.cli.render import report_run
-from hub.log.inbound import InboundPublisher
 from hub.log.kafka_client import KafkaConnection
 from hub.log.receipts import ReceiptReader
 from hub.log.topics import BrokerError, receipts_topic
 from schemas.errors import HubError
 from schemas.place import load_place
-from schemas.submission import Outcome
 
 AgencyKafka = Annotated[
     str | None,
@@ -157,29 +156,17 @@ def publish(
 def _over_kafka(
     connection: KafkaConnection, connector: CsvConnector, extract: Path, wait: bool, timeout: float
 ) -> tuple[AgencyRun, str]:
-    """The extract to the agency's inbound topic; with `wait`, each event's receipt counted
-    (read from the receipts topic's end as it was before sending)."""
-    agency = connector.mapping.agency
-    with contextlib.ExitStack() as stack:
-        receipts = stack.enter_context(ReceiptReader(connection, agency)) if wait else None
-        start = receipts.end() if receipts is not None else 0
-        publisher = stack.enter_context(InboundPublisher(connection, agency))
-        ids: list[str] = []
+    """The extract to the agency's inbound topic (`hub.agency.publish`), with a progress bar
+    of the receipts."""
+    if not wait:
+        return publish_over_kafka(connection, connector, extract, wait, timeout)
+    with progress_bar() as bar:
 
-        def send(events: list[dict[str, Any]]) -> tuple[Outcome, ...]:
-            publisher.send(events)
-            ids.extend(str(event["id"]) for event in events)
-            return ()  # the answers come later, as receipts
+        def answered(total: int) -> Callable[[], None]:
+            task = bar.add_task("receipts", total=total)
+            return lambda: bar.advance(task)
 
-        run = publish_with(send, connector, extract)
-        where = f"sent to {publisher.topic} at {connection.bootstrap}"
-        if receipts is not None and ids:
-            with progress_bar() as bar:
-                task = bar.add_task("receipts", total=len(ids))
-                for receipt in receipts.answers(ids, start, timeout):
-                    run.count(Outcome(receipt.status, receipt.id, receipt.field, receipt.reason))
-                    bar.advance(task)
-    return run, where
+        return publish_over_kafka(connection, connector, extract, wait, timeout, answered=answered)
 
 
 def receipts(

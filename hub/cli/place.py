@@ -14,6 +14,7 @@ from connectors.synth import synthesise
 from hub.bootstrap import open_hub, open_projections
 from hub.cli.common import ClientConfig, DataDir, Kafka, Store, console, progress_bar, settings_of
 from hub.cli.render import print_answer, print_reports, rules_note
+from hub.demo.agencies import DEMO_AGENCIES
 from hub.demo.run import run_demo
 from hub.projection.answers import DEMO_VIEWS, period_of
 from schemas.place import load_place
@@ -73,6 +74,17 @@ def connect(
 
 def demo(
     data_dir: DataDir = Path("hub-data"),
+    agencies_dir: Annotated[
+        Path,
+        typer.Option(
+            "--agencies-dir",
+            envvar="HUB_DEMO_AGENCIES",
+            help="Folder for the synthetic agencies' own material (their extracts, mappings, "
+            "place key and the ground truth), apart from the hub's data folder: the hub never "
+            "holds it.",
+            file_okay=False,
+        ),
+    ] = DEMO_AGENCIES,
     people: Annotated[int, typer.Option(min=1, help="How many people live in the place.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic place.")] = 1,
     kafka: Kafka = None,
@@ -82,11 +94,21 @@ def demo(
     """Run the whole hub: a synthetic place's agencies' records in, through connectors,
     ingest, the log and the worker into the event store, then the commissioners' answers.
 
+    The agencies' extracts, mappings, place key and the ground truth are written to
+    `--agencies-dir` (./demo-agencies), never to the hub's data folder, which gets a copy of
+    the place file alone: with the place key beside the hub's own key anyone could
+    re-identify everyone. Run again, the same seed gives the same place and the place key
+    there is kept.
+
     On the embedded default with no options; on the real parts with `--client-config` (the
     secured broker's hub.properties) and `--store postgres` (start them with
-    deploy/kafka/kafka.sh and deploy/postgres/postgres.sh).
+    deploy/kafka/kafka.sh and deploy/postgres/postgres.sh). On Kafka the demo goes as
+    production does: it makes the place's topics and ACLs, enrols every agency (its client
+    configuration into `--agencies-dir`/kafka), publishes each extract as the agency itself to
+    its inbound topic, and runs a gateway that checks every event into the log and answers
+    each with a receipt.
 
-    Example: `hub demo --data-dir hub-data --people 20000`
+    Example: `hub demo --data-dir hub-data --agencies-dir demo-agencies --people 20000`
 
     Example: `hub demo --client-config /tmp/hub-kafka/hub.properties --store postgres`
     """
@@ -97,7 +119,8 @@ def demo(
             task = progress.add_task(description, total=total)
             return lambda n: progress.advance(task, n)
 
-        run = run_demo(hub, people, seed, stage)
+        on_kafka = settings.kafka is not None  # the agencies publish as themselves there
+        run = run_demo(hub, agencies_dir, people, seed, stage, through_gateway=on_kafka)
         with open_projections(hub, run.place) as projections:
             projections.catch_up(stage("projections: store to DuckDB", projections.projector.lag()))
             span = projections.months()
@@ -124,8 +147,9 @@ def demo(
     console.print(
         f"{run.synth.people:,} people, {len(run.place.agencies)} agencies, "
         f"{len(run.place.localities)} localities; the worker applied {run.applied:,} events.\n"
-        f"Data folder: [cyan]{escape(str(data_dir))}[/] (extracts as agencies hold them under "
-        f"[cyan]{escape(str(data_dir / 'place' / 'extracts'))}[/]); {escape(settings.where())}. "
+        f"Data folder: [cyan]{escape(str(data_dir))}[/]; {escape(settings.where())}. The "
+        "agencies' extracts (as they hold them), mappings, place key and truth, which the hub "
+        f"never holds: [cyan]{escape(str(agencies_dir))}[/]. "
         "Ask more with `hub query SLUG --by CUT --period LABEL` (a month 2025-03, a quarter "
         "2025-Q1, a financial year FY2024-25 or a year 2025); `hub disclosure` publishes the "
         "rules, the error bound and the periods the record covers."

@@ -1,10 +1,12 @@
 """The demo: a synthetic place through every stage of the hub.
 
-synthesise → each agency's connector → ingest → log → worker → store (→ projections),
-reporting progress through plain callables so any front end (Rich, logs, tests) can show it.
+synthesise (into the agencies' own folder) → each agency's connector → ingest → log → worker →
+store (→ projections), reporting progress through plain callables so any front end (Rich, logs,
+tests) can show it.
 """
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +18,8 @@ from connectors.pseudonym import Pseudonymiser, load_pseudonymiser, new_key_file
 from connectors.publish import AgencyRun, publish_with
 from connectors.synth import SynthSummary, synthesise
 from hub.bootstrap import Runtime
+from hub.demo.agencies import AgenciesFolder, check_apart, hand_back
+from hub.demo.kafka import publish_through_gateway
 from hub.ingest.retry import submit_with_retry
 from hub.settings import private_files
 from schemas.place import Place, load_place
@@ -32,61 +36,91 @@ class DemoRun:
     synth: SynthSummary
     agencies: list[AgencyRun]
     applied: int
+    held: AgenciesFolder
+    """Where the agencies' material is: their extracts, mappings, place key and the truth."""
 
 
-def run_demo(hub: Runtime, people: int, seed: int, stage: Stage, apply: bool = True) -> DemoRun:
-    """Synthesise a place into the data folder and run it through the hub (with `apply`
-    false, only as far as the log: a `hub worker` applies it). The place and its key are the
-    owner's alone, as every file of the data folder is (`private_files`)."""
+def run_demo(
+    hub: Runtime,
+    agencies: Path,
+    people: int,
+    seed: int,
+    stage: Stage,
+    apply: bool = True,
+    through_gateway: bool = False,
+) -> DemoRun:
+    """Synthesise a place into the `agencies` folder, copy its place file into the data
+    folder, and publish every agency's extract into the hub (with `apply` false, only as far
+    as the log: a `hub worker` applies it; with `through_gateway`, on Kafka, each agency
+    enrolled and publishing as itself to its inbound topic, a gateway checking its events in:
+    `hub.demo.kafka`). The extracts, mappings, truth and place key stay
+    with the agencies: the hub never holds them. Every file made is its owner's alone, as
+    every file of the data folder is (`private_files`)."""
     with private_files():
-        return _run_demo(hub, people, seed, stage, apply)
+        held = AgenciesFolder(agencies)
+        return _run_demo(hub, held, people, seed, stage, apply, through_gateway)
 
 
-def _run_demo(hub: Runtime, people: int, seed: int, stage: Stage, apply: bool) -> DemoRun:
+def _run_demo(
+    hub: Runtime,
+    agencies: AgenciesFolder,
+    people: int,
+    seed: int,
+    stage: Stage,
+    apply: bool,
+    through_gateway: bool,
+) -> DemoRun:
     folder = hub.settings.folder
-    place_dir = folder.place_dir
+    check_apart(agencies, folder)
+    hand_back(folder, agencies)
     summary = synthesise(
-        place_dir,
+        agencies.root,
         people=people,
         seed=seed,
         start=DEMO_START,
         progress=stage("synthesising the place", people),
     )
-    place = load_place(place_dir / "place.toml")
+    folder.place_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(agencies.place, folder.place)  # the one file of the place the hub holds
+    place = load_place(folder.place)
     if place.partnership is not None:
         # The partners agreed their outcomes and commitments as the period began.
         year, month = map(int, DEMO_START.split("-"))
         hub.app.form_from_plan(place, at=datetime(year, month, 1, tzinfo=place.zone()))
-    key_file = folder.place_key
-    if not key_file.exists():
-        new_key_file(key_file)
-    pseudonymiser = load_pseudonymiser(key_file)
-    advance = stage("connectors and ingest", summary.total_rows)
-    runs = [
-        publish_extract(hub, place, place_dir, agency.slug, agency.sector, pseudonymiser, advance)
-        for agency in place.agencies
-    ]
+    if not agencies.place_key.exists():
+        new_key_file(agencies.place_key)
+    if through_gateway:
+        advance = stage("connectors, inbound topics and the gateway", summary.total_rows)
+        runs = publish_through_gateway(hub, place, agencies, advance)
+    else:
+        pseudonymiser = load_pseudonymiser(agencies.place_key)
+        advance = stage("connectors and ingest", summary.total_rows)
+        runs = [
+            publish_extract(hub, place, agencies, a.slug, a.sector, pseudonymiser, advance)
+            for a in place.agencies
+        ]
     applied = 0
     if apply:
         applied = hub.worker.run_until_caught_up(stage("worker: log to store", hub.worker.lag()))
         if hub.app.recorder.max_notification_id():
             hub.audit.checkpoint()  # the ledger as the demo leaves it, signed
-    return DemoRun(place, summary, runs, applied)
+    return DemoRun(place, summary, runs, applied, agencies)
 
 
 def publish_extract(
     hub: Runtime,
     place: Place,
-    place_dir: Path,
+    agencies: AgenciesFolder,
     slug: str,
     sector: str,
     pseudonymiser: Pseudonymiser,
     advance: Callable[[int], None],
 ) -> AgencyRun:
-    """One agency of a synthetic place: its extract and mapping from `place_dir`, published."""
-    mapping = load_mapping(place_dir / "mappings" / f"{slug}.toml", place)
+    """One agency of a synthetic place: its extract and mapping from the agencies' folder,
+    published."""
+    mapping = load_mapping(agencies.mapping(slug), place)
     connector = CsvConnector(mapping, place, pseudonymiser)
-    return publish(hub, connector, place_dir / "extracts" / f"{slug}.csv", sector, advance)
+    return publish(hub, connector, agencies.extract(slug), sector, advance)
 
 
 def publish(

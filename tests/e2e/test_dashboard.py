@@ -40,8 +40,9 @@ READY = "#charts[data-state=ready]"
 @pytest.fixture(scope="module")
 def place_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("dashboard")
+    agencies = tmp_path_factory.mktemp("demo-agencies")
     with open_hub(Settings(data_dir=folder)) as hub:
-        run_demo(hub, people=PEOPLE, seed=21, stage=quiet)
+        run_demo(hub, agencies, people=PEOPLE, seed=21, stage=quiet)
     return folder
 
 

@@ -61,6 +61,13 @@ def settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
     return make
 
 
+@pytest.fixture
+def agencies(tmp_path: Path) -> Path:
+    """The demo's agencies' own folder (extracts, mappings, place key, truth), apart from every
+    data folder and one for the whole test: one place, one place key, on every path."""
+    return tmp_path / "demo-agencies"
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a `hub` subprocess these settings."""
     env = {

@@ -154,8 +154,9 @@ CALLERS = ["own agency", "other agency", "commissioner", "steward", "auditor", "
 @pytest.fixture(scope="module")
 def place_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("served")
+    agencies = tmp_path_factory.mktemp("demo-agencies")
     with open_hub(Settings(data_dir=folder)) as hub:
-        run_demo(hub, people=300, seed=21, stage=quiet)
+        run_demo(hub, agencies, people=300, seed=21, stage=quiet)
     return folder
 
 

@@ -23,10 +23,12 @@ from schemas.place import load_place
 from tests.integration.served import serving
 
 
-def run_over_http(settings: Settings, place_dir: Path, key_file: Path) -> dict[str, Any]:
+def run_over_http(settings: Settings, agencies: Path, key_file: Path) -> dict[str, Any]:
+    """The agencies' extracts (in `agencies`, with `key_file`: never in the hub's data
+    folder, which gets the place file alone) posted to a served hub, twice."""
     data = settings.data_dir
-    data.mkdir(parents=True)
-    shutil.copytree(place_dir, data / "place")
+    (data / "place").mkdir(parents=True)
+    shutil.copyfile(agencies / "place.toml", data / "place" / "place.toml")
     keys = KeyStore(data / "access.sqlite")
     commissioner = keys.create("commissioner").token
     place = load_place(data / "place" / "place.toml")
@@ -37,11 +39,11 @@ def run_over_http(settings: Settings, place_dir: Path, key_file: Path) -> dict[s
     with serving(settings) as url:
         for _ in range(2):  # the second time, every event is a duplicate
             for agency in place.agencies:
-                mapping = load_mapping(data / "place" / "mappings" / f"{agency.slug}.toml", place)
+                mapping = load_mapping(agencies / "mappings" / f"{agency.slug}.toml", place)
                 connector = CsvConnector(mapping, place, pseudonymiser)
                 with HttpPublisher(url, agency_keys[agency.slug]) as sender:
                     run = publish_over_http(
-                        sender, connector, data / "place" / "extracts" / f"{agency.slug}.csv"
+                        sender, connector, agencies / "extracts" / f"{agency.slug}.csv"
                     )
                 for status in counts:
                     counts[status] += getattr(run, status)
@@ -66,12 +68,12 @@ def run_over_http(settings: Settings, place_dir: Path, key_file: Path) -> dict[s
 def test_the_api_gives_the_same_on_the_embedded_default_and_on_kafka_and_postgresql(
     settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    place_dir = tmp_path / "place"
-    synthesise(place_dir, people=400, seed=17)
-    key_file = tmp_path / "place-key.toml"
+    agencies = tmp_path / "demo-agencies"
+    synthesise(agencies, people=400, seed=17)
+    key_file = agencies / "place-key.toml"
     new_key_file(key_file)
-    embedded = run_over_http(settings_for("embedded", "sqlite"), place_dir, key_file)
-    production = run_over_http(settings_for("kafka", "postgres"), place_dir, key_file)
+    embedded = run_over_http(settings_for("embedded", "sqlite"), agencies, key_file)
+    production = run_over_http(settings_for("kafka", "postgres"), agencies, key_file)
     accepted = embedded["counts"]["accepted"]
     assert accepted > 1000
     assert embedded["counts"]["duplicate"] == accepted  # sent twice, stored once

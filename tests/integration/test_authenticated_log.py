@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 
@@ -22,13 +23,13 @@ from tests.integration.test_set_aside_flow import every_question_answers
 
 
 def test_an_entry_written_to_the_topic_without_the_gateways_authenticator_is_set_aside(
-    settings_for: Callable[[str, str], Settings],
+    settings_for: Callable[[str, str], Settings], agencies: Path
 ) -> None:
     settings = settings_for("kafka", "sqlite")
     connection = settings.kafka
     assert connection is not None
     with open_hub(settings) as hub:
-        run_demo(hub, people=100, seed=6, stage=quiet, apply=False)
+        run_demo(hub, agencies, people=100, seed=6, stage=quiet, apply=False)
         # The hub principal may write the topic: a plain append, past ingest and its gateway.
         with KafkaLog(connection, settings.topic, settings.partitions) as direct:
             entry = next(e for p in range(direct.partitions) for e in direct.read(p, 0, 1))

@@ -12,6 +12,7 @@ from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
 from hub.bootstrap import Runtime, open_hub, open_projections
+from hub.demo.agencies import AgenciesFolder
 from hub.demo.run import quiet, run_demo
 from hub.projection.answers import DEMO_VIEWS
 from hub.settings import Settings
@@ -20,10 +21,16 @@ from schemas.place import Place, load_place
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def held(tmp_path_factory: pytest.TempPathFactory) -> AgenciesFolder:
+    """The demo's agencies' own folder, apart from the hub's."""
+    return AgenciesFolder(tmp_path_factory.mktemp("demo-agencies"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, held: AgenciesFolder) -> Path:
     folder = tmp_path_factory.mktemp("hub-data")
     with open_hub(Settings(data_dir=folder)) as hub:
-        run_demo(hub, people=800, seed=5, stage=quiet)
+        run_demo(hub, held.root, people=800, seed=5, stage=quiet)
     return folder
 
 
@@ -62,20 +69,22 @@ def test_every_question_answers_with_controlled_cells_only(hub: Runtime, data_di
 
 
 def test_sending_the_same_extracts_again_leaves_every_answer_unchanged(
-    hub: Runtime, data_dir: Path
+    hub: Runtime, data_dir: Path, held: AgenciesFolder
 ) -> None:
     before = orjson.dumps(_answers(hub, data_dir))
-    run = run_demo(hub, people=800, seed=5, stage=quiet)
+    key = held.place_key.read_bytes()
+    run = run_demo(hub, held.root, people=800, seed=5, stage=quiet)
+    assert held.place_key.read_bytes() == key  # the agencies' place key kept
     assert sum(a.accepted for a in run.agencies) == 0
     assert sum(a.duplicate for a in run.agencies) > 1000
     assert orjson.dumps(_answers(hub, data_dir)) == before
 
 
 def test_a_corrected_record_moves_its_referral_to_the_corrected_need(
-    hub: Runtime, data_dir: Path
+    hub: Runtime, data_dir: Path, held: AgenciesFolder
 ) -> None:
     place = load_place(data_dir / "place" / "place.toml")
-    events = _agency_events(data_dir, place, "police-north")
+    events = _agency_events(held, place, "police-north")
     versions: dict[str, int] = {}
     for event in events:
         versions[event["recordref"]] = max(
@@ -104,15 +113,11 @@ def test_a_corrected_record_moves_its_referral_to_the_corrected_need(
     assert sum(after.values()) == sum(before.values())
 
 
-def _agency_events(data_dir: Path, place: Place, slug: str) -> list[dict[str, Any]]:
+def _agency_events(held: AgenciesFolder, place: Place, slug: str) -> list[dict[str, Any]]:
     """The agency-stage events of one agency's extract, as its connector sends them."""
-    mapping = load_mapping(data_dir / "place" / "mappings" / f"{slug}.toml", place)
-    connector = CsvConnector(mapping, place, load_pseudonymiser(data_dir / "place-key.toml"))
-    return [
-        e
-        for batch in connector.read(data_dir / "place" / "extracts" / f"{slug}.csv")
-        for e in batch.events
-    ]
+    mapping = load_mapping(held.mapping(slug), place)
+    connector = CsvConnector(mapping, place, load_pseudonymiser(held.place_key))
+    return [e for batch in connector.read(held.extract(slug)) for e in batch.events]
 
 
 def _referrals_by_need(hub: Runtime, place: Place) -> dict[str, int]:

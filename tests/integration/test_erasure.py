@@ -64,9 +64,9 @@ def apply(hub: Runtime) -> None:
         hub.worker.run_until_caught_up()
 
 
-def place_with_record(hub: Runtime, people: int = 300) -> Place:
+def place_with_record(hub: Runtime, agencies: Path, people: int = 300) -> Place:
     """A small synthetic place through the hub, then the record's two versions."""
-    run = run_demo(hub, people=people, seed=7, stage=quiet, apply=False)
+    run = run_demo(hub, agencies, people=people, seed=7, stage=quiet, apply=False)
     place = run.place
     first, second = place.localities[0].code, place.localities[1].code
     versions = [canary(1, first, place.needs[0].code), canary(2, second, place.needs[1].code)]
@@ -162,13 +162,14 @@ def file_contacts(hub: Runtime, place: Place) -> int:
 def test_an_erased_record_is_nowhere_and_in_no_answer_and_the_ledger_still_verifies(
     settings_for: Callable[[str, str], Settings],
     tmp_path_factory: pytest.TempPathFactory,
+    agencies: Path,
     log: str,
     store: str,
 ) -> None:
     settings = settings_for(log, store)
     data = settings.data_dir
     with open_hub(settings) as hub:
-        place = place_with_record(hub)
+        place = place_with_record(hub, agencies)
         record = (f"urn:agency:{AGENCY}", hub.ingest.rekey(RECORD_REF))
         key = hub.record_keys.get([record])[record]
         payloads = plaintexts(hub, record, key)
@@ -256,7 +257,7 @@ def test_hub_erase_answers_what_it_erased_and_exits_2_for_an_unknown_record(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "hub-data")
     with open_hub(settings) as hub:
-        place = place_with_record(hub, people=120)
+        place = place_with_record(hub, tmp_path / "demo-agencies", people=120)
         before = contacts(answers(hub.app, place, hub.record_keys))
     runner = CliRunner()
     common = ["--data-dir", str(settings.data_dir), "--agency"]
@@ -272,7 +273,7 @@ def test_hub_erase_answers_what_it_erased_and_exits_2_for_an_unknown_record(
 def test_an_agency_erases_its_own_record_through_the_api_and_no_other(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "hub-data")
     with open_hub(settings) as hub:
-        place = place_with_record(hub, people=120)
+        place = place_with_record(hub, tmp_path / "demo-agencies", people=120)
         before = contacts(answers(hub.app, place, hub.record_keys))
     store = KeyStore(settings.data_dir / "access.sqlite")
     own, other = (store.create("agency", slug).token for slug in (AGENCY, "nhs-gp"))

@@ -1,6 +1,8 @@
 """Everything the hub writes is its owner's alone: every file 0600 and every folder 0700 from its
 first write (a umask, not a chmod after), SQLite's -wal/-shm and DuckDB's .wal included, after
-`hub demo` and while `hub serve` runs; another local user cannot open the record keys."""
+`hub demo` and while `hub serve` runs; another local user cannot open the record keys. The demo's
+agencies' material (extracts, mappings, place key, truth) is theirs alone too, and never in the
+hub's data folder."""
 
 import json
 import os
@@ -9,6 +11,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,8 +61,15 @@ def loose_modes(root: Path) -> list[str]:
 
 
 def run_demo(data_dir: Path) -> None:
+    """`hub demo` with the agencies' folder beside the data folder (not in the repository)."""
+    folders = [
+        "--data-dir",
+        str(data_dir),
+        "--agencies-dir",
+        str(data_dir.parent / "demo-agencies"),
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo", "--people", "200", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "hub.cli", "demo", "--people", "200", *folders],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -75,6 +85,44 @@ def test_every_file_and_folder_of_a_demo_is_private(open_parent: Path) -> None:
     assert (data_dir / "record-keys.sqlite").exists()
     assert (data_dir / "place" / "place.toml").exists()
     assert loose_modes(data_dir) == []
+
+
+def test_the_data_folder_holds_none_of_the_agencies_material_which_is_theirs_alone(
+    open_parent: Path,
+) -> None:
+    data_dir, agencies = open_parent / "hub-data", open_parent / "demo-agencies"
+    run_demo(data_dir)
+    key = agencies / "place-key.toml"
+    made = key.read_bytes()
+    extracts = {p.name: p.read_bytes() for p in (agencies / "extracts").iterdir()}
+    run_demo(data_dir)  # again: the same seed gives the same place, and the place key is kept
+    assert key.read_bytes() == made
+    assert {p.name: p.read_bytes() for p in (agencies / "extracts").iterdir()} == extracts
+
+    theirs = sorted(str(p.relative_to(agencies)) for p in agencies.rglob("*") if p.is_file())
+    assert theirs == sorted(
+        ["place.toml", "place-key.toml", "truth/people.csv", "truth/events.jsonl"]
+        + [f"extracts/{name}" for name in extracts]
+        + [f"mappings/{name.removesuffix('.csv')}.toml" for name in extracts]
+    )
+    assert len(extracts) == 12
+    assert loose_modes(agencies) == []
+
+    hubs = [p for p in data_dir.rglob("*") if p.is_file()]
+    names = {str(p.relative_to(data_dir)) for p in hubs}
+    assert {"hub.db", "hub-key.toml", "place/place.toml"} <= names
+    assert [p for p in (data_dir / "place").iterdir()] == [data_dir / "place" / "place.toml"]
+    assert [n for n in names if "place-key" in n or n.endswith((".csv", ".jsonl"))] == []
+    assert (data_dir / "place" / "place.toml").read_bytes() == (
+        agencies / "place.toml"
+    ).read_bytes()
+    secret = tomllib.loads(made.decode())["key"]
+    theirs_bytes = {(agencies / name).read_bytes() for name in theirs if name != "place.toml"}
+    for path in hubs:
+        content = path.read_bytes()
+        assert content not in theirs_bytes, path  # no copy of an extract, mapping, truth or key
+        assert secret.encode() not in content, path  # nor the place key, as text
+        assert bytes.fromhex(secret) not in content, path  # or as bytes
 
 
 def test_every_file_and_folder_of_a_served_hub_is_private(

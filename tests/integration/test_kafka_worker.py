@@ -43,11 +43,11 @@ def reference(settings: Settings, folder: Path) -> Hub:
 
 
 def test_two_workers_in_one_group_share_the_partitions_and_store_what_one_does(
-    settings_for: Callable[[str, str], Settings], tmp_path: Path
+    settings_for: Callable[[str, str], Settings], tmp_path: Path, agencies: Path
 ) -> None:
     settings = settings_for("kafka", "postgres")
     with open_hub(settings) as hub:
-        run = run_demo(hub, people=5000, seed=8, stage=quiet, apply=False)
+        run = run_demo(hub, agencies, people=5000, seed=8, stage=quiet, apply=False)
     env = {**os.environ, **settings_env(settings)}
     command = [sys.executable, "-m", "hub.cli", "worker", "--until-caught-up"]
     workers = [
@@ -114,7 +114,7 @@ def _published(settings: Settings) -> list[tuple[str, bytes]]:
 
 
 def test_a_broker_restarted_while_agencies_publish_loses_nothing(
-    own_broker: tuple[str, dict[str, str]], tmp_path: Path
+    own_broker: tuple[str, dict[str, str]], tmp_path: Path, agencies: Path
 ) -> None:
     bootstrap, env = own_broker
     keys = tmp_path / "keys"
@@ -129,18 +129,20 @@ def test_a_broker_restarted_while_agencies_publish_loses_nothing(
             kafka_client_config=Path(env["HUB_KAFKA_RUN"]) / "hub.properties",
             topic=f"hub.events.v1.{name}",
         )
-    # Both runs key pseudonyms alike, so their entries can be compared one for one.
+    # Both runs key pseudonyms alike (one agencies' folder, so one place key; the hub key
+    # copied), so their entries can be compared one for one.
     with open_hub(paths["steady"]) as hub:
-        run_demo(hub, people=6000, seed=4, stage=quiet, apply=False)
-    for key_file in ("hub-key.toml", "place-key.toml"):
-        shutil.copy(paths["steady"].data_dir / key_file, paths["restarted"].data_dir / key_file)
+        run_demo(hub, agencies, people=6000, seed=4, stage=quiet, apply=False)
+    shutil.copy(paths["steady"].folder.hub_key, paths["restarted"].data_dir / "hub-key.toml")
 
     outcome: dict[str, DemoRun | BaseException] = {}
 
     def publish() -> None:
         try:
             with open_hub(paths["restarted"]) as hub:
-                outcome["run"] = run_demo(hub, people=6000, seed=4, stage=quiet, apply=False)
+                outcome["run"] = run_demo(
+                    hub, agencies, people=6000, seed=4, stage=quiet, apply=False
+                )
         except BaseException as error:  # reported below
             outcome["error"] = error
 
@@ -166,11 +168,11 @@ def test_a_broker_restarted_while_agencies_publish_loses_nothing(
 
 
 def test_refused_entries_land_on_the_rejected_topic_and_the_worker_goes_on(
-    settings_for: Callable[[str, str], Settings],
+    settings_for: Callable[[str, str], Settings], agencies: Path
 ) -> None:
     settings = settings_for("kafka", "sqlite")
     with open_hub(settings) as hub:
-        run_demo(hub, people=100, seed=6, stage=quiet, apply=False)
+        run_demo(hub, agencies, people=100, seed=6, stage=quiet, apply=False)
         hub.log.append([hub.gateway.signed("a" * 64, b"not an event")])  # the gateway's
         applied = hub.worker.run(lambda: hub.worker.lag() == 0, group=settings.worker_group)
         assert applied > 300

@@ -82,12 +82,12 @@ class Tamperer:
 
 @pytest.fixture(params=STORES)
 def audited(
-    request: pytest.FixtureRequest, settings_for: Callable[..., Settings]
+    request: pytest.FixtureRequest, settings_for: Callable[..., Settings], agencies: Path
 ) -> Iterator[tuple[Settings, Tamperer]]:
     """A small demo place applied to the store, with the checkpoint the demo signs."""
     settings = settings_for("embedded", request.param)
     with open_hub(settings) as hub:
-        run_demo(hub, people=150, seed=3, stage=quiet)
+        run_demo(hub, agencies, people=150, seed=3, stage=quiet)
     tamperer = Tamperer(settings)
     yield settings, tamperer
     tamperer.close()

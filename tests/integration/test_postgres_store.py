@@ -25,8 +25,9 @@ from tests.unit_keys import TEST_UNIT_KEYS
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A place run through the embedded hub (SQLite store), its log kept for a second store."""
     folder = tmp_path_factory.mktemp("hub-data")
+    agencies = tmp_path_factory.mktemp("demo-agencies")
     with open_hub(Settings(data_dir=folder)) as hub:
-        run_demo(hub, people=500, seed=9, stage=quiet)
+        run_demo(hub, agencies, people=500, seed=9, stage=quiet)
     return folder
 
 

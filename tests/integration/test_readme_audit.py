@@ -30,7 +30,7 @@ def walkthrough() -> list[str]:
 def test_the_readme_audit_walkthrough_runs_as_written(tmp_path: Path) -> None:
     data = tmp_path / "hub-data"
     with open_hub(Settings(data_dir=data)) as hub:
-        run_demo(hub, people=1000, seed=4, stage=quiet)
+        run_demo(hub, tmp_path / "demo-agencies", people=1000, seed=4, stage=quiet)
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "HUB_DATA_DIR": str(data), "COLUMNS": "200"}

@@ -30,7 +30,7 @@ def walkthrough() -> list[str]:
 def test_the_readme_grid_walkthrough_runs_as_written(tmp_path: Path) -> None:
     data = tmp_path / "hub-data"
     with open_hub(Settings(data_dir=data)) as hub:
-        run_demo(hub, people=400, seed=5, stage=quiet)
+        run_demo(hub, tmp_path / "demo-agencies", people=400, seed=5, stage=quiet)
     env = {**os.environ, "HUB_DATA_DIR": str(data), "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
     env.pop("HUB_STORE", None)
     lines = walkthrough()

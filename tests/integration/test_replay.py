@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,8 +27,9 @@ from connectors.csv_connector import CsvConnector
 from connectors.mapping import load_mapping
 from connectors.pseudonym import load_pseudonymiser
 from hub.audit.replay import Cut, replay_journey, replay_projections
-from hub.bootstrap import Runtime, open_hub, open_store, postgres_connect, record_keys_of
+from hub.bootstrap import open_hub, open_store, postgres_connect, record_keys_of
 from hub.cli import app as cli
+from hub.demo.agencies import AgenciesFolder
 from hub.demo.run import quiet, run_demo
 from hub.domain.journey import Journey
 from hub.projection.updater import Projector
@@ -46,11 +48,11 @@ STORES = ["sqlite", "postgres"]
 
 @pytest.fixture(params=STORES)
 def place_run(
-    request: pytest.FixtureRequest, settings_for: Callable[..., Settings]
+    request: pytest.FixtureRequest, settings_for: Callable[..., Settings], agencies: Path
 ) -> tuple[Settings, Place]:
     settings = settings_for("embedded", request.param)
     with open_hub(settings) as hub:
-        run = run_demo(hub, people=250, seed=11, stage=quiet)
+        run = run_demo(hub, agencies, people=250, seed=11, stage=quiet)
     return settings, run.place
 
 
@@ -144,16 +146,14 @@ def test_replay_at_a_position_equals_a_rebuild_of_the_store_cut_there(
         app.close()
 
 
-def late_event(hub: Runtime, place: Place) -> dict[str, Any]:
-    """An agency event that happened months ago (a contact or a referral), sent only now."""
+def late_event(held: AgenciesFolder, place: Place) -> dict[str, Any]:
+    """An agency event that happened months ago (a contact or a referral), sent only now (from
+    the agency's own extract, mapping and place key: the hub holds none of them)."""
     agency = place.agencies[0].slug
-    folder = hub.settings.data_dir / "place"
     connector = CsvConnector(
-        load_mapping(folder / "mappings" / f"{agency}.toml", place),
-        place,
-        load_pseudonymiser(hub.settings.folder.place_key),
+        load_mapping(held.mapping(agency), place), place, load_pseudonymiser(held.place_key)
     )
-    for batch in connector.read(folder / "extracts" / f"{agency}.csv"):
+    for batch in connector.read(held.extract(agency)):
         for event in batch.events:
             if event["type"] in ("hub.contact.recorded.v1", "hub.referral.made.v1"):
                 return dict(event) | {
@@ -169,7 +169,7 @@ def demand_total(con: duckdb.DuckDBPyConnection, place: Place, month: str) -> in
 
 
 def test_event_basis_includes_late_arrivals_record_basis_does_not(
-    place_run: tuple[Settings, Place],
+    place_run: tuple[Settings, Place], agencies: Path
 ) -> None:
     settings, place = place_run
     with open_hub(settings) as hub:
@@ -177,7 +177,7 @@ def test_event_basis_includes_late_arrivals_record_basis_does_not(
         time.sleep(1.1)
         moment = datetime.now(UTC)  # after the demo was recorded, before the late event
         time.sleep(1.1)
-        event = late_event(hub, place)
+        event = late_event(AgenciesFolder(agencies), place)
         [outcome] = hub.ingest.submit(place.agencies[0].slug, [event])
         assert outcome.status == "accepted", outcome
         hub.worker.run_until_caught_up()

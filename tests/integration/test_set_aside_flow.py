@@ -40,12 +40,12 @@ def hub_rejected(settings: Settings) -> str:
 
 @pytest.mark.parametrize(("log", "store"), PATHS)
 def test_an_entry_without_a_record_key_is_set_aside_and_every_question_answers(
-    settings_for: MakeSettings, log: str, store: str
+    settings_for: MakeSettings, agencies: Path, log: str, store: str
 ) -> None:
     settings = settings_for(log, store)
     bad = keyless_entry()
     with open_hub(settings) as hub:
-        run_demo(hub, people=60, seed=3, stage=quiet)
+        run_demo(hub, agencies, people=60, seed=3, stage=quiet)
         hub.log.append([hub.gateway.sign(bad)])  # the gateway's: past the authenticator
         assert hub.worker.run_until_caught_up() == 1
         every_question_answers(hub, settings.folder.place)
@@ -58,12 +58,12 @@ def test_an_entry_without_a_record_key_is_set_aside_and_every_question_answers(
 
 @pytest.mark.parametrize(("log", "store"), PATHS)
 def test_a_stored_event_that_cannot_be_opened_is_set_aside_and_every_question_answers(
-    settings_for: MakeSettings, log: str, store: str
+    settings_for: MakeSettings, agencies: Path, log: str, store: str
 ) -> None:
     settings = settings_for(log, store)
     bad = keyless_entry()
     with open_hub(settings) as hub:
-        run_demo(hub, people=60, seed=3, stage=quiet)
+        run_demo(hub, agencies, people=60, seed=3, stage=quiet)
         hub.log.append([bad])
         assert Worker(hub.app, hub.log).run_until_caught_up() == 1  # past the key check
         every_question_answers(hub, settings.folder.place)
@@ -73,12 +73,12 @@ def test_a_stored_event_that_cannot_be_opened_is_set_aside_and_every_question_an
 
 
 def test_the_auditors_status_counts_and_lists_the_events_set_aside(
-    settings_for: MakeSettings,
+    settings_for: MakeSettings, agencies: Path
 ) -> None:
     settings = settings_for("embedded", "sqlite")
     bad = keyless_entry()
     with open_hub(settings) as hub:
-        run_demo(hub, people=60, seed=3, stage=quiet)
+        run_demo(hub, agencies, people=60, seed=3, stage=quiet)
         hub.log.append([bad])
         Worker(hub.app, hub.log).run_until_caught_up()  # past the key check
     access = open_access(settings)

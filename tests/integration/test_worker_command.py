@@ -35,7 +35,7 @@ def test_the_worker_applies_what_waits_in_the_log_and_stops_cleanly_on_sigterm(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "hub-data")
     with open_hub(settings) as hub:
-        run_demo(hub, people=300, seed=12, stage=quiet, apply=False)
+        run_demo(hub, tmp_path / "demo-agencies", people=300, seed=12, stage=quiet, apply=False)
         waiting = hub.worker.lag()
     assert waiting > 1000
 

@@ -63,8 +63,9 @@ def _applied(path: Path) -> int:
 @pytest.fixture(scope="module")
 def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("crash")
-    synthesise(folder / "place", people=600, seed=11)
-    place = load_place(folder / "place" / "place.toml")
+    agencies = tmp_path_factory.mktemp("agencies")  # their extracts: never in the hub's folder
+    synthesise(agencies, people=600, seed=11)
+    place = load_place(agencies / "place.toml")
     log = EmbeddedLog(folder / "log.sqlite")
     clock = datetime(2026, 1, 1, tzinfo=UTC)
     keys = EmbeddedRecordKeys(folder / "record-keys.sqlite")
@@ -73,9 +74,9 @@ def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     pseudonymiser = Pseudonymiser(b"k" * 32, 1)
     for agency in place.agencies:
-        mapping = load_mapping(folder / "place" / "mappings" / f"{agency.slug}.toml", place)
+        mapping = load_mapping(agencies / "mappings" / f"{agency.slug}.toml", place)
         for batch in CsvConnector(mapping, place, pseudonymiser).read(
-            folder / "place" / "extracts" / f"{agency.slug}.csv"
+            agencies / "extracts" / f"{agency.slug}.csv"
         ):
             ingest.submit(agency.slug, batch.events)
     log.close()

@@ -57,7 +57,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
 
 
 def test_sigkilled_workers_lose_and_double_nothing(
-    settings_for: Callable[[str, str], Settings], tmp_path: Path
+    settings_for: Callable[[str, str], Settings], tmp_path: Path, agencies: Path
 ) -> None:
     seed = int(os.environ.get("HUB_KILL_SEED", time.time_ns() % 1_000_000))
     print(f"kill seed {seed} (set HUB_KILL_SEED={seed} to replay)")
@@ -65,7 +65,7 @@ def test_sigkilled_workers_lose_and_double_nothing(
     settings = settings_for("kafka", "postgres")
     began = time.monotonic()
     with open_hub(settings) as hub:
-        run = run_demo(hub, people=PEOPLE, seed=3, stage=quiet, apply=False)
+        run = run_demo(hub, agencies, people=PEOPLE, seed=3, stage=quiet, apply=False)
     accepted = sum(a.accepted for a in run.agencies)
     assert accepted >= 100_000
     published = time.monotonic()

@@ -35,6 +35,7 @@ STAGES: dict[str, set[str]] = {
     },
     "hub/erasure": {"schemas", "hub/settings.py", "hub/keys", "hub/store", "hub/projection"},
     "hub/enrolment": {"schemas", "hub/log", "hub/settings.py"},
+    "hub/agency": {"schemas", "connectors", "hub/log"},
     "hub/gateway": {
         "schemas",
         "connectors",

@@ -71,6 +71,8 @@ def test_the_demo_runs_every_agency_into_the_store_and_says_where_its_data_is(
         assert f"{slug}" in result.stdout
     assert str(folder / "data") in result.stdout
     assert (folder / "data" / "hub.db").stat().st_size > 0
+    assert "demo-agencies" in result.stdout  # where the agencies' own material went
+    assert (folder / "demo-agencies" / "place-key.toml").exists()  # ./demo-agencies by default
 
 
 @pytest.mark.slow  # runs the demo: a whole synthetic place
@@ -78,16 +80,16 @@ def test_no_name_nhs_number_or_agency_pseudonym_is_stored_by_the_demo(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, _ = demo
-    data = folder / "data"
-    with (data / "place" / "truth" / "people.csv").open(encoding="utf-8", newline="") as people:
+    data, agencies = folder / "data", folder / "demo-agencies"
+    with (agencies / "truth" / "people.csv").open(encoding="utf-8", newline="") as people:
         rows = list(csv.DictReader(people))
-    pseudonymiser = load_pseudonymiser(data / "place-key.toml")
+    pseudonymiser = load_pseudonymiser(agencies / "place-key.toml")
     agency_stage = {pseudonymiser.person(r["nhs_number"]) for r in rows}
     secrets = {r["nhs_number"] for r in rows} | {r["name"] for r in rows}
     assert len(secrets) > 400
-    outside_extracts = [p for p in data.rglob("*") if p.is_file() and "place" not in p.parts]
-    assert {p.name for p in outside_extracts} >= {"hub.db", "log.sqlite", "seen.sqlite"}
-    for path in outside_extracts:
+    held = [p for p in data.rglob("*") if p.is_file()]  # every file, the place file too
+    assert {p.name for p in held} >= {"hub.db", "log.sqlite", "seen.sqlite", "place.toml"}
+    for path in held:
         content = path.read_bytes().decode("utf-8", errors="replace")
         assert [s for s in secrets if s in content] == [], path
         assert [p for p in agency_stage if p in content] == [], path
@@ -98,16 +100,16 @@ def test_connect_exits_1_when_rows_are_refused_and_names_them(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, _ = demo
-    place = folder / "data" / "place"
+    agencies = folder / "demo-agencies"  # the agency's own files, as `hub demo` left them
     result = _hub(
         "connect",
-        str(place / "extracts" / "nhs-gp.csv"),
+        str(agencies / "extracts" / "nhs-gp.csv"),
         "--mapping",
-        str(place / "mappings" / "nhs-gp.toml"),
+        str(agencies / "mappings" / "nhs-gp.toml"),
         "--place",
-        str(place / "place.toml"),
+        str(agencies / "place.toml"),
         "--key",
-        str(folder / "data" / "place-key.toml"),
+        str(agencies / "place-key.toml"),
         "--out",
         str(folder / "gp.jsonl"),
         cwd=folder,
