@@ -198,7 +198,16 @@ def main() -> None:
         action="store_true",
         help="keep the run's topics, groups, PostgreSQL schemas and agencies' enrolment",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the gateway and the worker under cProfile, writing gateway.prof and "
+        "worker.prof into this folder (their figures are then the profiled ones)",
+    )
     args = parser.parse_args()
+    if args.profile:
+        args.profile = args.profile.resolve()
+        args.profile.mkdir(parents=True, exist_ok=True)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_stop_signal)
     connection, pg = services()
@@ -216,7 +225,9 @@ def main() -> None:
     bootstrap = connection.bootstrap
     try:
         print("(a) the hub end to end: publishers, gateway, worker, projections ...", flush=True)
-        run = hub_end_to_end(place_dir, place, scratch, connection, pg, names["hub"], fresh)
+        run = hub_end_to_end(
+            place_dir, place, scratch, connection, pg, names["hub"], fresh, args.profile
+        )
         n = run.events
         print(f"(b) raw kafka-python produce + consume of {n:,} messages ...", flush=True)
         key_file = scratch / "agencies" / "place-key.toml"
@@ -243,6 +254,8 @@ def main() -> None:
                     for agency in fresh:
                         broker.revoke(agency)
     report(run, raw, plain.rate, txn.rate, copy, bare)
+    if args.profile:
+        print(f"  (a)'s gateway and worker ran under cProfile: {args.profile}/*.prof")
 
 
 if __name__ == "__main__":

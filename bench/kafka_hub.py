@@ -186,8 +186,10 @@ def hub_end_to_end(
     pg: dict[str, str],
     names: dict[str, str],
     fresh: list[str],
+    profile: Path | None = None,
 ) -> HubRun:
-    """See the module docstring."""
+    """See the module docstring; with `profile`, the gateway and the worker run under cProfile,
+    writing `gateway.prof` and `worker.prof` there as they stop."""
     data_dir = scratch / "hub"
     data_dir.mkdir(parents=True)
     folder = agency_folder(place_dir, scratch / "agencies")
@@ -195,6 +197,20 @@ def hub_end_to_end(
     run = HubRun(streams_of(place_dir, place))
     enrol_all(connection, place, settings, folder / "enrolled", fresh)
     hub_cli, group = [sys.executable, "-m", "hub.cli"], names["gateway_group"]
+
+    def hub_command(what: str) -> list[str]:
+        if profile is None:
+            return [*hub_cli, what]
+        return [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(profile / f"{what}.prof"),
+            *hub_cli[1:],
+            what,
+        ]
+
     with ExitStack() as stack:
         admin = stack.enter_context(KafkaAdminClient(**connection.options()))
         ends_of = KafkaConsumer(**connection.options(), group_id=None, enable_auto_commit=False)
@@ -205,12 +221,12 @@ def hub_end_to_end(
             return {tp: int(end) for tp, end in ends_of.end_offsets(tps).items()}
 
         hub = stack.enter_context(open_hub(settings))  # topics, schema and tables made here
-        worker = start([*hub_cli, "worker"], env, data_dir / "worker.out")
+        worker = start(hub_command("worker"), env, data_dir / "worker.out")
         stack.callback(worker.stop)
         wait_for_line(worker, "worker in group", "hub worker")  # opened the store: one at a time
         wait_for_group(admin, names["group"], settings.partitions, [worker], "hub worker")
         start_group_at_end(connection, group, sorted(place.agency_slugs))
-        gateway_cmd = [*hub_cli, "gateway", "--instance", names["instance"]]
+        gateway_cmd = [*hub_command("gateway"), "--instance", names["instance"]]
         gateway = start(gateway_cmd, env, data_dir / "gateway.out")
         stack.callback(gateway.stop)
         wait_for_line(gateway, "gateway hub-gateway.", "hub gateway")
