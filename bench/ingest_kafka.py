@@ -114,6 +114,31 @@ def lag_lines(run: HubRun) -> list[str]:
     ]
 
 
+def cpu_lines(run: HubRun) -> list[str]:
+    """(a)'s stages, and the CPU seconds of each process in each (the rest of the machine:
+    whatever else ran on it, other users' work included)."""
+    cpu = dict(run.cpu)
+    machine = cpu.pop("machine (every core)")
+    rest = [m - sum(c[i] for c in cpu.values()) for i, m in enumerate(machine)]
+    order = ["publishers", "gateway", "worker", "broker", "PostgreSQL", "projections"]
+    rows = [(name, cpu[name]) for name in order if name in cpu]
+    rows += [(name, cpu[name]) for name in cpu if name not in order]
+    rows += [("the rest of the machine", rest), ("machine (2 cores: 2 s a second)", machine)]
+    walls = list(run.stages.values())
+    heads = "".join(f"{h:>9}" for h in ("publish", "gateway", "worker", "project.", "all"))
+    lines = [f"  (a) {stage:30}: {sec:8.1f} s" for stage, sec in run.stages.items()]
+    lines.append(f"  (a) CPU seconds, by stage         {heads}   cores")
+    lines.append(
+        f"      {'wall-clock seconds':29}"
+        + "".join(f"{w:9.1f}" for w in walls)
+        + f"{sum(walls):9.1f}"
+    )
+    for name, secs in rows:
+        line = "".join(f"{x:9.1f}" for x in secs) + f"{sum(secs):9.1f}"
+        lines.append(f"      {name:29}{line}   {sum(secs) / sum(walls):5.2f}")
+    return lines
+
+
 def tls_line(label: str, share: SslShare | None) -> str:
     if share is None:
         return f"  {label}: not measured"
@@ -152,12 +177,7 @@ def report(run: HubRun, raw: Raw, plain: float, txn: float, copy: float, bare: f
         f"{run.rate / consume:8.3f}",
         f"  (a)/(e), (a)/(d)                  : {run.rate / bare:10.3f} {run.rate / copy:8.3f}",
     ]
-    lines += [f"  (a) {stage:30}: {sec:8.1f} s" for stage, sec in run.stages.items()]
-    wall = run.seconds
-    lines += [
-        f"  (a) CPU, {name:27}: {sec:8.1f} s  ({sec / wall:4.0%} of one core over {wall:.0f} s)"
-        for name, sec in run.cpu.items()
-    ]
+    lines += cpu_lines(run)
     lines += lag_lines(run)
     lines += [tls_line(f"(b) producer {i + 1}", p.ssl) for i, p in enumerate(raw.producers)]
     lines.append(tls_line("(b) consumer  ", raw.consumer.ssl))

@@ -8,6 +8,7 @@ on a signal, the child processes (their CPU time read as they are reaped) and th
 
 import contextlib
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -158,16 +159,34 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - idle) / TICK
 
 
-def process_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) of a running process not ours (the broker), or 0."""
-    if pid is None:
-        return 0.0
+def _stat(pid: int) -> list[str]:
+    """A process's /proc stat fields from the state on (field 3), or [] if it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def process_cpu(pid: int | None, reaped: bool = False) -> float:
+    """CPU seconds (user + system) of a running process, and with `reaped` of its children it
+    has waited for, or 0."""
+    fields = _stat(pid) if pid is not None else []
+    if not fields:
         return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return sum(int(x) for x in fields[11 : 15 if reaped else 13]) / TICK
+
+
+def tree_cpu(root: int | None) -> float:
+    """CPU seconds of a server and its processes (PostgreSQL's postmaster and its backends):
+    theirs while they run, the postmaster's reaped children's once they have ended."""
+    if root is None:
+        return 0.0
+    total = process_cpu(root, reaped=True)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _stat(int(stat.parent.name))
+        if fields and int(fields[1]) == root:
+            total += sum(int(x) for x in fields[11:13]) / TICK
+    return total
 
 
 def broker_pid() -> int | None:
@@ -176,6 +195,30 @@ def broker_pid() -> int | None:
     with contextlib.suppress(OSError, ValueError):
         return int(Path(run, "kafka.pid").read_text().strip()) if run else None
     return None
+
+
+def postmaster_pid(pg: dict[str, str]) -> int | None:
+    """PostgreSQL's postmaster, where it runs on this machine (the parent of a backend)."""
+    with contextlib.suppress(psycopg.Error, ValueError, TypeError), postgres_connect(pg) as con:
+        row = con.execute("select pg_backend_pid()").fetchone()
+        fields = _stat(int(row[0])) if row else []
+        return int(fields[1]) if fields else None
+    return None
+
+
+class CpuMeter:
+    """CPU seconds of named processes, PostgreSQL, this process and the whole machine."""
+
+    def __init__(self, pids: dict[str, int | None], postmaster: int | None) -> None:
+        self.pids, self.postmaster = pids, postmaster
+
+    def sample(self) -> dict[str, float]:
+        found = {name: process_cpu(pid) for name, pid in self.pids.items()}
+        found["PostgreSQL"] = tree_cpu(self.postmaster)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        found["the benchmark itself"] = usage.ru_utime + usage.ru_stime
+        found["machine (every core)"] = machine_busy()
+        return found
 
 
 def create_schema(pg: dict[str, str], schema: str) -> None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -28,10 +29,10 @@ from bench.kafka_env import (
     ASKED_TO_STOP,
     CLIENT_CONFIG,
     Child,
+    CpuMeter,
     broker_pid,
     check_stop,
-    machine_busy,
-    process_cpu,
+    postmaster_pid,
     start,
 )
 from bench.kafka_lag import Lags, lag_sampler
@@ -81,7 +82,8 @@ class HubRun:
     lags: Lags = field(default_factory=Lags)
     key_size: int = 0
     value_size: int = 0
-    cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    """CPU seconds of each process (and PostgreSQL, the rest of the machine) in each stage."""
 
     @property
     def rate(self) -> float:
@@ -233,7 +235,11 @@ def hub_end_to_end(
         wait_for_group(admin, group, len(tps), [gateway], "hub gateway")
         inbound = [(tp.topic, tp.partition) for tp in tps]
         sampler = lag_sampler(settings, place_dir / "place.toml", inbound, group)
-        publishing, finish = stack.enter_context(sampler)
+        publishing, finish, sampler_pid = stack.enter_context(sampler)
+        named: dict[str, int | None] = {"gateway": gateway.process.pid}
+        named |= {"worker": worker.process.pid}
+        named |= {"projections": sampler_pid, "broker": broker_pid()}
+        meter = CpuMeter(named, postmaster_pid(pg))
 
         def check() -> None:
             check_stop()
@@ -242,14 +248,9 @@ def hub_end_to_end(
 
         def stage(name: str) -> None:
             run.stages[name] = time.perf_counter() - began - sum(run.stages.values())
+            samples.append(meter.sample())
 
-        pids = {
-            "broker": broker_pid(),
-            "gateway": gateway.process.pid,
-            "worker": worker.process.pid,
-        }
-        cpu_at = {name: process_cpu(pid) for name, pid in pids.items()}
-        machine, before = machine_busy(), inbound_ends()
+        before, samples = inbound_ends(), [meter.sample()]
         publishing.set()
         began = time.perf_counter()
         publishers = publish_all(run, folder, check)
@@ -275,10 +276,9 @@ def hub_end_to_end(
             run.seconds = time.perf_counter() - began
             counted = projections.con.execute("select count(*) from facts").fetchone()
             run.facts = int(counted[0]) if counted else 0
-        run.cpu = {name: process_cpu(pid) - cpu_at[name] for name, pid in pids.items()}
-        run.cpu["publishers"] = sum(child.cpu for child in publishers)
-        run.cpu["projections (its whole life)"] = run.lags.cpu
-        run.cpu["machine (every core)"] = machine_busy() - machine
+        samples[-1]["projections"] = run.lags.cpu  # its whole life's, as it ended
+        run.cpu = {name: [b[name] - a[name] for a, b in pairwise(samples)] for name in samples[0]}
+        run.cpu["publishers"] = [sum(child.cpu for child in publishers), 0.0, 0.0, 0.0]
         entries = [e for p in range(hub.log.partitions) for e in hub.log.read(p, 0, 500)]
         run.key_size = round(sum(len(e.key.encode()) for e in entries) / max(1, len(entries)))
         run.value_size = round(sum(len(e.value) for e in entries) / max(1, len(entries)))

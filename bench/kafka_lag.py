@@ -41,12 +41,12 @@ PROBE_EVERY_S, LOOK_EVERY_S = 1.0, 0.1
 
 @dataclass
 class Lags:
-    """Each probe's lag to the log (gateway), to the store, and to queryable; the process's CPU."""
+    """Each probe's lag to the log (gateway), to the store, and to queryable; the CPU time."""
 
     gateway: list[float] = field(default_factory=list)
     store: list[float] = field(default_factory=list)
     queryable: list[float] = field(default_factory=list)
-    cpu: float = 0.0
+    cpu: float = 0.0  # the probing process's, every thread, its whole life
 
 
 def sample_lag(
@@ -153,9 +153,9 @@ def sample_lag(
 @contextmanager
 def lag_sampler(
     settings: Settings, place_path: Path, inbound: list[tuple[str, int]], group: str
-) -> Iterator[tuple[Event, Callable[[], Lags]]]:
-    """The probing process: yields (publishing, finish); `finish()` stops it once its last
-    catch-up is done and returns its Lags."""
+) -> Iterator[tuple[Event, Callable[[], Lags], int | None]]:
+    """The probing process: yields (publishing, finish, its pid); `finish()` stops it once its
+    last catch-up is done and returns its Lags."""
     context = multiprocessing.get_context("spawn")  # no fork of a process with Kafka's threads
     ready, publishing, stop = context.Event(), context.Event(), context.Event()
     out: multiprocessing.queues.Queue[tuple[Any, ...]] = context.Queue()
@@ -185,7 +185,7 @@ def lag_sampler(
         while not ready.wait(0.2):
             if not process.is_alive():
                 result(5)  # raises with its traceback
-        yield publishing, finish
+        yield publishing, finish, process.pid
     finally:
         stop.set()
         process.join(timeout=60)
