@@ -20,8 +20,9 @@ Prints, in one run, on the same events (every agency's extract of one synthetic 
       processes at once as (a) has streams, with the agency publisher's settings (acks=all,
       idempotent), then consumed in one process; the produce rate, the consume rate and the
       combined rate (events / (produce time + consume time)); and TLS's cost on the client side:
-      the share of each process's CPU time spent in the SSL socket's recv and send, and the
-      estimate of TLS's own part of it (`bench/kafka_tls.py` says how, and why not cProfile);
+      the share of each process's CPU time spent in the SSL socket's recv and send (at most
+      TLS's share), and that less what a plain socket's same calls cost (at least TLS's share;
+      `bench/kafka_tls.py` says how, and why a wrapper and not cProfile);
   (c) the transaction's cost: a raw consume-transform-produce loop over (b)'s messages in
       batches of the gateway's 2,000, its producer's settings, without transactions (send,
       flush, commit the offsets) and with (begin, send, send_offsets_to_transaction, commit);
@@ -143,8 +144,9 @@ def tls_line(label: str, share: SslShare | None) -> str:
     if share is None:
         return f"  {label}: not measured"
     return (
-        f"  {label}: {share.cpu:6.1f} CPU s, {share.fraction:6.1%} in the SSL socket's "
-        f"recv/send, TLS's own about {share.tls_fraction:6.1%}"
+        f"  {label}: {share.cpu:6.1f} CPU s, {share.fraction:5.1%} in the SSL socket's "
+        f"recv/send (TLS's share at most), {share.tls_fraction:5.1%} less a plain socket's "
+        "cost (at least)"
     )
 
 

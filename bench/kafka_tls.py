@@ -11,8 +11,10 @@ inside the client: every call kafka-python's SSL transport makes on its socket (
 (`time.thread_time`, user + system, so the kernel's socket work is in it too) is summed, with the
 calls and bytes. That is an upper bound of what TLS costs: a plaintext client would still make
 its socket system calls. `plain_estimate` measures what the same calls and bytes cost on a plain
-loopback TCP socket (the same wrapper round them), and the difference is the estimate of TLS's
-own share: the encryption, the decryption and OpenSSL's record handling.
+loopback TCP socket (the same wrapper round them), and the difference is a lower bound of TLS's
+own share (the encryption, the decryption and OpenSSL's record handling): OpenSSL reads a whole
+TLS record (up to 16 KiB) in one system call and hands it out over several `recv(4096)`, where
+the plain estimate counts a system call for each. The broker's side of TLS (Java) is not in it.
 
 Why a wrapper and not cProfile: cProfile adds its overhead to every Python call, and
 kafka-python's record encoding and decoding is many small Python calls, while the SSL socket's
