@@ -128,7 +128,11 @@ def cpu_lines(run: HubRun) -> list[str]:
     walls = list(run.stages.values())
     heads = "".join(f"{h:>9}" for h in ("publish", "gateway", "worker", "project.", "all"))
     lines = [f"  (a) {stage:30}: {sec:8.1f} s" for stage, sec in run.stages.items()]
-    lines.append(f"  (a) CPU seconds, by stage         {heads}   cores")
+    each = run.decided / max(1, run.transactions)
+    lines.append(
+        f"  (a) the gateway's transactions    : {run.transactions:8,}   ({each:,.0f} events each)"
+    )
+    lines.append(f"  (a) CPU seconds, by stage         {heads}   cores  ms/event")
     lines.append(
         f"      {'wall-clock seconds':29}"
         + "".join(f"{w:9.1f}" for w in walls)
@@ -136,7 +140,8 @@ def cpu_lines(run: HubRun) -> list[str]:
     )
     for name, secs in rows:
         line = "".join(f"{x:9.1f}" for x in secs) + f"{sum(secs):9.1f}"
-        lines.append(f"      {name:29}{line}   {sum(secs) / sum(walls):5.2f}")
+        per_event = 1000 * sum(secs) / max(1, run.events)
+        lines.append(f"      {name:29}{line}   {sum(secs) / sum(walls):5.2f}  {per_event:8.2f}")
     return lines
 
 

@@ -56,7 +56,9 @@ SUMMARY = re.compile(
 )
 STOPPED = {
     "worker": re.compile(r"worker stopped: applied ([\d,]+), ([\d,]+) rejected"),
-    "gateway": re.compile(r"gateway stopped: decided ([\d,]+) events \(([\d,]+) accepted\)"),
+    "gateway": re.compile(
+        r"gateway stopped: decided ([\d,]+) events \(([\d,]+) accepted\) in ([\d,]+) transactions"
+    ),
 }
 
 
@@ -75,6 +77,7 @@ class HubRun:
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
     decided: int = 0
+    transactions: int = 0
     accepted: int = 0
     applied: int = 0
     rejected: int = 0
@@ -289,6 +292,7 @@ def hub_end_to_end(
                 raise RuntimeError(f"hub {what} ended with {code}:\n{child.output()[-3000:]}")
             if what == "gateway":
                 run.decided, run.accepted = number(found[1]), number(found[2])
+                run.transactions = number(found[3])
             else:
                 run.applied, run.rejected = number(found[1]), number(found[2])
     return run
