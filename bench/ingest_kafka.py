@@ -36,12 +36,15 @@ configuration `KAFKA_CLIENT_CONFIG=<run>/hub.properties`, as `bash deploy/kafka/
 prints them; `HUB_KAFKA_RUN` too, to count the broker's CPU) and PostgreSQL (eventsourcing's
 `POSTGRES_*`, from `bash deploy/postgres/postgres.sh start`). The inbound topics are the
 place's own, shared with whoever else uses the broker: (a) counts what its publishers added to
-them (their end offsets, after less before). Every run makes its own log topics, consumer
-groups, transactional ids and PostgreSQL schemas (`bench.<run>...`) and removes them at the end,
-and revokes the agencies it enrolled where none was enrolled before (`--keep` keeps it all);
-the synthetic place is kept in `--workdir`.
+them (their end offsets, after less before); its receipts stay on the receipts topics. Every
+run makes its own log topics, consumer groups and PostgreSQL schemas (`bench.<run>...`) and
+removes them at the end (its transactional ids expire on the broker's own time), and revokes the
+agencies it enrolled where none was enrolled before (`--keep` keeps it all, the run's folder
+too); the synthetic place is kept in `--workdir`. `--profile DIR` runs the gateway and the
+worker under cProfile (their figures are then the profiled ones).
 
     python bench/ingest_kafka.py                  # 1,000,000 events
+    python bench/ingest_kafka.py --events 200000  # the figures in docs/scaling.md
     python bench/ingest_kafka.py --events 30000   # a quicker look
 """
 
