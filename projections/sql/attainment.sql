@@ -13,11 +13,11 @@
 -- within within_days of it. Without the partner cut the rows are whole cohorts; with it, one
 -- row per commitment. A member's unit key is their person's. target_percent is the outcome's target, or the commitment's own.
 with candidate_events as (
-    select person, person_key, agency, sector, type, time, position, local_month, need
+    select person, person_key, agency, sector, type, time, position, event_id, local_month, need
     from current_events
     where type in ('referral.made', 'contact.recorded', 'assessment.completed')
     union all
-    select person, person_key, agency, sector, type, time, position, local_month, need
+    select person, person_key, agency, sector, type, time, position, event_id, local_month, need
     from service_needs
     where type = 'service.started'
 ),
@@ -29,7 +29,7 @@ joined as (
         any_value(candidate_events.person_key) as person_key,
         min(candidate_events.time) as joined_at,
         arg_min(
-            candidate_events.local_month, (candidate_events.time, candidate_events.position)
+            candidate_events.local_month, (candidate_events.time, candidate_events.event_id)
         ) as month
     from outcome_rules
     inner join candidate_events

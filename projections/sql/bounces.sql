@@ -25,8 +25,8 @@ chains as (
             select count(*) from declines as earlier
             where earlier.person = decline_rows.person
                 and earlier.need = decline_rows.need
-                and (earlier.declined_at, earlier.position)
-                <= (decline_rows.declined_at, decline_rows.position)
+                and (earlier.declined_at, earlier.event_id)
+                <= (decline_rows.declined_at, decline_rows.event_id)
                 and (decline_rows.last_started_at is null
                     or earlier.declined_at > decline_rows.last_started_at)
         ) as count_passes
@@ -38,7 +38,7 @@ marked as (
         *,
         count_passes >= 3 and row_number() over (
             partition by person, declined_month, count_passes >= 3
-            order by declined_at, position
+            order by declined_at, event_id
         ) = 1 as is_ping_pong_person
     from chains
 ),

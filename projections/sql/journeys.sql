@@ -1,6 +1,6 @@
 -- Grain: one row per pathway and chosen cuts (locality, need, year) over people.
 -- journeys. Each person with current events is one unit. Their pathway is the first three
--- distinct agencies they met, in order of their first event at each (by time, then position),
+-- distinct agencies they met, in order of their first event at each (by time, then event id),
 -- joined with ' > ' (fewer when they met fewer). locality and year (and the period filter's month)
 -- are those of their first event; need is that of their first referral or contact with a need
 -- (NULL if none). count_served: people with a service start; median_first_service_days: days
@@ -16,11 +16,12 @@ with ordered as (
         type,
         time,
         position,
+        event_id,
         locality,
         local_month,
         need,
         reason,
-        row_number() over (partition by person order by time, position) as event_rank
+        row_number() over (partition by person order by time, event_id) as event_rank
     from current_events
 ),
 

@@ -12,6 +12,7 @@ with person_events as (
         locality,
         time,
         position,
+        event_id,
         cast(left(local_month, 4) as integer) * 12 + cast(right(local_month, 2) as integer)
         - 1 as month_index
     from current_events
@@ -23,7 +24,7 @@ windows as (
         person_events.person,
         any_value(person_events.person_key) as person_key,
         count(distinct person_events.agency) as count_agencies,
-        arg_max(person_events.locality, (person_events.time, person_events.position)) as locality
+        arg_max(person_events.locality, (person_events.time, person_events.event_id)) as locality
     from calendar_months
     inner join person_events
         on person_events.month_index between calendar_months.month_index - 11

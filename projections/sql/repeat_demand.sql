@@ -10,7 +10,7 @@
 -- count_people: person-need-months; count_repeat: those with repeat demand; count_failure:
 -- those with failure demand; each unit's key is its person's (person_key). Rates: repeat of people, failure of repeat.
 with demand_events as (
-    select person, person_key, need, locality, local_month as month, time, position
+    select person, person_key, need, locality, local_month as month, time, position, event_id
     from current_events
     where type in ('referral.made', 'contact.recorded') and need is not null
 ),
@@ -49,7 +49,7 @@ person_need_months as (
         need,
         month,
         any_value(person_key) as person_key,
-        arg_min(locality, (time, position)) as locality,
+        arg_min(locality, (time, event_id)) as locality,
         bool_or(is_repeat) as is_repeat,
         bool_or(is_repeat and follows_failure) as is_failure
     from flagged

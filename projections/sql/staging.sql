@@ -108,7 +108,7 @@ with responses as (
         local_month as responded_month,
         row_number() over (
             partition by referral_agency, referral_recordref
-            order by time, position
+            order by time, event_id
         ) as response_rank
     from current_events
     where type in ('referral.accepted', 'referral.declined')
@@ -142,6 +142,7 @@ select
     declined.time as declined_at,
     declined.local_month as declined_month,
     declined.position,
+    declined.event_id,
     declined.record_key,
     declined.person_key,
     referrals.need
